@@ -1,0 +1,55 @@
+# newsrag: `make run` starts the app over the bundled sample corpus; `make test` runs the tests.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+.PHONY: setup run test test-fast lint format bench bench-quick eval browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "newsrag needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first: the pinned CPU build; an unpinned torch would pull gigabytes of CUDA.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/newsrag serve
+
+# Chromium from Debian for the browser tests (Playwright drives it; no browser download).
+browser:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+		else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi; }
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not real and not browser"
+
+lint: setup
+	$(BIN)/ruff check rag ingest eval bench tests app.py
+	$(BIN)/ruff format --check rag ingest eval bench tests app.py
+
+format: setup
+	$(BIN)/ruff format rag ingest eval bench tests app.py
+	$(BIN)/ruff check --fix rag ingest eval bench tests app.py
+
+bench: setup
+	$(BIN)/python -m bench
+
+bench-quick: setup
+	$(BIN)/python -m bench --quick
+
+eval: setup
+	$(BIN)/newsrag eval --suite seed
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

@@ -1,0 +1,234 @@
+"""NewsQA: the Python API everything else (CLI, app, eval, benchmarks) stands on."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rag.settings import Settings
+from rag.types import Answer, Passage
+
+log = logging.getLogger(__name__)
+
+SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+DateLike = date | datetime | str | None
+
+
+class NewsQA:
+    """Opens (or creates) an index in a data directory; models load on first use.
+
+    `llm` and `embedder` may be passed in (tests pass fakes); otherwise settings choose them.
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, *, settings: Settings | None = None, llm=None, embedder=None):
+        settings = settings or Settings()
+        if data_dir is not None:
+            settings = settings.model_copy(update={"data_dir": Path(data_dir)})
+        self.settings = settings
+        self._llm = llm
+        self._embedder = embedder
+        self._init_lock = threading.Lock()
+        self._ingest_lock = threading.Lock()
+        self._keyword_checked_articles: int | None = None
+
+    # components, built on first use -------------------------------------
+
+    @cached_property
+    def embedder(self):
+        if self._embedder is not None:
+            return self._embedder
+        from rag.embed import get_embedder
+
+        return get_embedder(self.settings)
+
+    @cached_property
+    def store(self):
+        from rag.store import ChromaStore
+
+        return ChromaStore(self.settings, self.embedder.model_name)
+
+    @cached_property
+    def keyword(self):
+        from rag.keyword import KeywordIndex
+
+        return KeywordIndex(self.settings.keyword_path)
+
+    @cached_property
+    def retriever(self):
+        from rag.retrieve import HybridRetriever
+
+        return HybridRetriever(self.store, self.keyword, self.embedder, self.settings)
+
+    @cached_property
+    def ingestor(self):
+        from ingest.pipeline import Ingestor
+
+        return Ingestor(self.store, self.keyword, self.embedder, self.settings)
+
+    @cached_property
+    def answerer(self):
+        from rag.answer import Answerer
+
+        return Answerer(self._get_llm, self.settings, embed=self.embedder.get_text_embedding_batch)
+
+    def _get_llm(self):
+        with self._init_lock:
+            if self._llm is None:
+                from rag.llm import get_llm
+
+                self._llm = get_llm(self.settings)
+        return self._llm
+
+    def warm_up(self, llm: bool = True) -> None:
+        """Load the models now rather than on the first question."""
+        self.embedder.get_query_embedding("warm up")
+        self.store.count_chunks()
+        if llm:
+            self._get_llm()
+
+    # ingestion ------------------------------------------------------------
+
+    def ingest(self, sources, progress=None):
+        """Ingest paths, folders or URLs; returns an IngestReport. One ingest at a time per NewsQA."""
+        if isinstance(sources, (str, Path)):
+            sources = [sources]
+        with self._ingest_lock:
+            report = self.ingestor.ingest(sources, progress=progress)
+            self._keyword_checked_articles = self.store.count_articles()
+        return report
+
+    def ensure_sample_corpus(self, progress=None):
+        """Index the bundled sample corpus when the index is empty; returns the report, or None if nothing was done."""
+        if self.store.count_articles():
+            return None
+        return self.ingest([SAMPLE_CORPUS], progress=progress)
+
+    def delete(self, ref: str) -> list[str]:
+        """Delete articles by id, URL, key or path; returns the ids deleted."""
+        records = self.store.article_records()
+        candidates = {ref}
+        path = Path(ref)
+        if path.exists():
+            candidates.add(path.resolve().as_uri())
+        ids = [aid for aid, meta in records.items() if aid in candidates or meta.get("key") in candidates or meta.get("url") in candidates]
+        with self._ingest_lock:
+            for article_id in ids:
+                self.store.delete_article(article_id)
+            self.keyword.delete_articles(ids)
+            self._keyword_checked_articles = self.store.count_articles()
+        return ids
+
+    # reading the index ---------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        records = self.store.article_records()
+        dates = sorted(m["published"] for m in records.values() if m.get("published"))
+        sources: dict[str, int] = {}
+        for meta in records.values():
+            sources[meta.get("source", "")] = sources.get(meta.get("source", ""), 0) + 1
+        return {
+            "articles": len(records),
+            "chunks": self.store.count_chunks(),
+            "sources": dict(sorted(sources.items())),
+            "earliest": dates[0] if dates else None,
+            "latest": dates[-1] if dates else None,
+            "undated": len(records) - len(dates),
+        }
+
+    def articles(self, query: str = "", limit: int = 200) -> list[dict[str, Any]]:
+        """Stored articles (newest first), optionally those whose title, source or URL contains `query`."""
+        needle = query.lower().strip()
+        rows = [
+            {"id": aid, **{k: meta.get(k, "") for k in ("title", "source", "url", "published", "n_chunks", "ingested_at")}}
+            for aid, meta in self.store.article_records().items()
+        ]
+        if needle:
+            rows = [r for r in rows if needle in f"{r['title']} {r['source']} {r['url']}".lower()]
+        rows.sort(key=lambda r: (r["published"] or "", r["title"]), reverse=True)
+        return rows[:limit]
+
+    def article_text(self, article_id: str) -> str:
+        """The article's text rebuilt from its chunks (chunks overlap; offsets put them back in place)."""
+        got = self.store.get_chunks(where={"article_id": article_id})
+        parts = sorted(zip(got["metadatas"], got["documents"], strict=True), key=lambda p: p[0]["start"])
+        text = ""
+        for meta, doc in parts:
+            if meta["end"] > len(text):
+                text = text[: meta["start"]].ljust(meta["start"]) + doc
+        return text
+
+    def sources(self) -> list[str]:
+        return sorted(self.stats()["sources"])
+
+    # questions ------------------------------------------------------------
+
+    def _keyword_in_line(self) -> None:
+        """Another process (a shared Chroma server) may have changed the articles: re-sync the keyword index."""
+        count = self.store.count_articles()
+        if count != self._keyword_checked_articles:
+            from ingest.pipeline import reconcile_keyword_index
+
+            with self._ingest_lock:
+                reconcile_keyword_index(self.store, self.keyword)
+                self._keyword_checked_articles = count
+
+    def retrieve(
+        self, question: str, k: int = 5, sources=None, since: DateLike = None, until: DateLike = None, mode: str | None = None
+    ) -> list[Passage]:
+        self._keyword_in_line()
+        return self.retriever.retrieve(question, k=k, sources=sources, since=since, until=until, mode=mode)
+
+    def _prepare(self, question, k, sources, since, until, history) -> tuple[str, list[Passage], dict[str, float]]:
+        timings: dict[str, float] = {}
+        standalone = question
+        if history:
+            started = time.perf_counter()
+            standalone = self.answerer.condense(question, history)
+            timings["condense"] = time.perf_counter() - started
+        started = time.perf_counter()
+        passages = self.retrieve(standalone, k=k or self.settings.top_k, sources=sources, since=since, until=until)
+        timings["retrieve"] = time.perf_counter() - started
+        return standalone, passages, timings
+
+    @staticmethod
+    def _finish(answer: Answer, question: str, standalone: str, timings: dict[str, float], started: float) -> Answer:
+        answer.question = question
+        answer.standalone_question = standalone if standalone != question else None
+        answer.timings = {**timings, **answer.timings, "total": time.perf_counter() - started}
+        answer.timings.setdefault("generate", 0.0)
+        return answer
+
+    def ask(
+        self, question: str, *, k: int | None = None, sources=None, since: DateLike = None, until: DateLike = None, history=None
+    ) -> Answer:
+        started = time.perf_counter()
+        standalone, passages, timings = self._prepare(question, k, sources, since, until, history)
+        answer = self.answerer.answer(standalone, passages, best_relevance=_best(passages))
+        return self._finish(answer, question, standalone, timings, started)
+
+    def stream(
+        self, question: str, *, k: int | None = None, sources=None, since: DateLike = None, until: DateLike = None, history=None
+    ) -> Iterator[str | Answer]:
+        """Yields text pieces as the model writes them, then the final Answer."""
+        started = time.perf_counter()
+        standalone, passages, timings = self._prepare(question, k, sources, since, until, history)
+        for piece in self.answerer.stream(standalone, passages, best_relevance=_best(passages)):
+            if isinstance(piece, Answer):
+                yield self._finish(piece, question, standalone, timings, started)
+            else:
+                yield piece
+
+    def chat(self, message: str, history, **filters) -> Answer:
+        """One turn of a conversation: the follow-up is made standalone from the history before retrieval."""
+        return self.ask(message, history=history, **filters)
+
+
+def _best(passages: list[Passage]) -> float | None:
+    return max((p.score for p in passages), default=None)

@@ -1,0 +1,155 @@
+"""Deterministic post-processing of citation markers in a model's raw answer.
+
+Small models write citations in many shapes ([1], [1, 2], [1-3], [1][2], [Passage 2]) and
+sometimes cite passages that do not exist. Everything here is pure string work, so the same raw
+answer always gives the same cleaned answer, and a table of raw -> cleaned cases tests it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+_LABEL = r"(?:passages?|sources?|docs?|documents?|refs?|references?|articles?|citations?)"
+_NUM_LIST = rf"\d+(?:\s*(?:[-–—]|,|;|&|\band\b)\s*(?:{_LABEL}\s*)?\d+)*"
+# [1]  [1, 2]  [1-3]  [Passage 2]  [^1]  and, only when labelled, (Passage 2) / (Sources 1, 2)
+MARKER_RE = re.compile(
+    rf"\[\s*\^?\s*(?:{_LABEL}\s*#?\s*)?(?P<a>{_NUM_LIST})\s*\]"
+    rf"|\(\s*{_LABEL}\s*#?\s*(?P<b>{_NUM_LIST})\s*\)",
+    re.IGNORECASE,
+)
+_MARKERS_RUN = rf"(?:\s*(?:{MARKER_RE.pattern}))+"
+# "... chips. [1]" -> the marker belongs to the sentence before the full stop.
+_MARKERS_AFTER_STOP_RE = re.compile(rf"(?P<stop>[.!?]+)(?P<markers>{_MARKERS_RUN})", re.IGNORECASE)
+_MAX_RANGE = 20
+
+# Words that end with a full stop without ending a sentence.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "inc", "corp", "co", "ltd", "plc", "llc",
+    "vs", "etc", "e.g", "i.e", "no", "fig", "approx", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.u",
+}  # fmt: skip
+_BOUNDARY_RE = re.compile(
+    r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])"  # full stop, space, capital
+    r"|(?<=[a-z0-9%)][.!?])(?=[A-Z][a-z])"  # glued: "intense.In late August"
+    r"|\s*\n+\s*"  # a line break always ends a sentence
+)
+_LIST_PREFIX_RE = re.compile(r"^\s*(?:[-*•]+|\d+[.)])\s+")
+
+
+@dataclass
+class CitedSentence:
+    """One sentence of an answer, without its markers, and the passage numbers it cites."""
+
+    text: str
+    numbers: list[int] = field(default_factory=list)
+
+
+def _expand(numbers: str) -> list[int]:
+    """'1, 2-4' -> [1, 2, 3, 4]; silly ranges (9-2, 1-500) give just their ends."""
+    out: list[int] = []
+    for part in re.split(r"\s*(?:,|;|&|\band\b)\s*", numbers, flags=re.IGNORECASE):
+        part = re.sub(_LABEL, "", part, flags=re.IGNORECASE).strip()
+        if not part:
+            continue
+        ends = [int(x) for x in re.split(r"\s*[-–—]\s*", part) if x.strip().isdigit()]
+        if len(ends) == 2 and ends[0] <= ends[1] <= ends[0] + _MAX_RANGE:
+            out.extend(range(ends[0], ends[1] + 1))
+        else:
+            out.extend(ends)
+    return out
+
+
+def marker_numbers(text: str) -> list[int]:
+    """Every passage number cited in text, in order, duplicates kept."""
+    out: list[int] = []
+    for m in MARKER_RE.finditer(text):
+        out.extend(_expand(m.group("a") or m.group("b")))
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, including glued ones ("intense.In late August")."""
+    sentences: list[str] = []
+    start = 0
+    for m in _BOUNDARY_RE.finditer(text):
+        piece = text[start : m.start()]
+        last_word = re.findall(r"[\w.]+$", piece.rstrip(".!?\"'”’)]") + ".")
+        word = last_word[0].rstrip(".").lower() if last_word else ""
+        if "\n" not in m.group(0) and (word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", word)):
+            continue  # "Mr. Smith", "U.S. officials", "J. Smith"
+        sentences.append(piece)
+        start = m.end()
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if s.strip()]
+
+
+def _tidy(text: str) -> str:
+    """Remove the gaps left by deleted markers: 'chips  .' -> 'chips.'"""
+    text = _LIST_PREFIX_RE.sub("", text)
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s+([.,;:!?)])", r"\1", text)
+    text = re.sub(r"([(])\s+", r"\1", text)
+    text = re.sub(r"([.,;:!?])\1+", r"\1", text)  # "chips [1]." after "chips." -> no double stop
+    return text.strip()
+
+
+def parse_answer(raw: str, valid: Collection[int]) -> list[CitedSentence]:
+    """Split a raw answer into sentences with the valid passage numbers each one cites.
+
+    Numbers matching no passage are dropped, duplicates merged (first-use order kept). A line
+    holding only markers ("Sources: [1][2]") gives its numbers to the sentence before it.
+    """
+    valid = set(valid)
+    text = _MARKERS_AFTER_STOP_RE.sub(lambda m: m.group("markers") + m.group("stop"), raw.strip())
+    out: list[CitedSentence] = []
+    for sentence in split_sentences(text):
+        numbers: list[int] = []
+        for n in marker_numbers(sentence):
+            if n in valid and n not in numbers:
+                numbers.append(n)
+        bare = _tidy(MARKER_RE.sub(" ", sentence))
+        if not re.search(r"\w", bare) or re.fullmatch(rf"{_LABEL}\s*:?", bare, re.IGNORECASE):
+            if out:  # markers on their own, or "Sources:" followed by markers
+                out[-1].numbers.extend(n for n in numbers if n not in out[-1].numbers)
+            continue
+        out.append(CitedSentence(bare, numbers))
+    return out
+
+
+def first_use_order(sentences: Iterable[CitedSentence]) -> list[int]:
+    """Passage numbers in order of first citation: the order the sources are listed in."""
+    order: list[int] = []
+    for s in sentences:
+        order.extend(n for n in s.numbers if n not in order)
+    return order
+
+
+def render_answer(sentences: list[CitedSentence]) -> tuple[str, list[int]]:
+    """Join sentences with markers renumbered 1..k in order of first citation.
+
+    Returns (text, order) where order[i] is the original number of source i + 1.
+    Markers go before the sentence's final punctuation: "Alibaba rose 7% [1]."
+    """
+    order = first_use_order(sentences)
+    new_number = {old: i + 1 for i, old in enumerate(order)}
+    parts = []
+    for s in sentences:
+        text = s.text
+        if not re.search(r"[.!?:;][\"'”’)]*$", text):
+            text += "."  # list items and unfinished lines become sentences once joined
+        if s.numbers:
+            markers = "".join(f"[{new_number[n]}]" for n in s.numbers)
+            m = re.search(r"[.!?]+[\"'”’)]*$", text)
+            text = f"{text[: m.start()]} {markers}{text[m.start():]}" if m else f"{text} {markers}"
+        parts.append(text)
+    return " ".join(parts), order
+
+
+def clean_citations(raw: str, valid: Collection[int]) -> tuple[str, list[int]]:
+    """Raw model answer -> (cleaned text, original numbers of cited passages in citation order).
+
+    This is the deterministic part only; rag.claims then decides which sentences survive.
+    """
+    return render_answer(parse_answer(raw, valid))

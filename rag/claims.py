@@ -1,0 +1,259 @@
+"""Claim checking: keep only answer sentences that a retrieved passage supports.
+
+A 1.5B model paraphrases well but also invents, cites the wrong passage, and obeys instructions
+planted in articles. Each answer sentence is checked against the passages: its content words
+(lower-cased, stemmed) must mostly appear in a passage it cites, and every number in it must
+appear there exactly. With an embedder, a close paraphrase also counts. A sentence citing the
+wrong passage is re-attributed to the one that supports it; unsupported sentences are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rag.citations import CitedSentence, split_sentences
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+LEXICAL_SUPPORT = 0.6  # share of a sentence's content words found in the passage
+SEMANTIC_SUPPORT = 0.72  # cosine to the best passage sentence, when an embedder is given...
+SEMANTIC_MIN_LEXICAL = 0.3  # ...and at least this share of words in common
+MAX_EVIDENCE_PER_CLAIM = 2
+
+_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does
+    doesn't doing don't down during each either even ever few for from further had hadn't has
+    hasn't have haven't having he he'd he'll he's her here here's hers herself him himself his how
+    how's however i i'd i'll i'm i've if in into is isn't it it's its itself just let's may me
+    might more most much must mustn't my myself neither nor not now of off on once only or other
+    ought our ours ourselves out over own per same shan't she she'd she'll she's should shouldn't
+    since so some such than that that's the their theirs them themselves then there there's these
+    they they'd they'll they're they've this those though through thus to too under until up upon
+    us very via was wasn't we we'd we'll we're we've were weren't what what's when when's where
+    where's whether which while who who's whom whose why why's will with within without won't would
+    wouldn't yes yet you you'd you'll you're you've your yours yourself yourselves
+    one ones also said says say according well like""".split()
+)
+# Words of framing ("Based on the passages, ...") that must not count as support.
+_FILLER = frozenset(
+    """answer answers article articles base based context document documents excerpt excerpts
+    given indicate indicates information mention mentioned mentions note noted passage passages
+    provide provided question report reported reports source sources state stated states text
+    texts describe described describes explain explained explains""".split()
+)
+_TOKEN_RE = re.compile(r"[$€£]?\d[\d,]*(?:\.\d+)?[a-z]*%?|[a-z][a-z0-9]*(?:'[a-z]+)?")
+
+_DECLINE_SUBJECT = r"(?:passages?|articles?|context|texts?|documents?|sources?|excerpts?|information)"
+_DECLINE_RE = re.compile(
+    r"don'?t contain the answer|do not contain the answer"
+    rf"|\b{_DECLINE_SUBJECT}\b[^.]*\b(?:do|does|did)\s*(?:n't|not)\s+"
+    r"(?:contain|mention|provide|include|say|specify|state|discuss|cover|address|have|give|answer)"
+    rf"|\b{_DECLINE_SUBJECT}\b[^.]*\b(?:is|are)\s*(?:n't|not)\s+(?:mentioned|provided|available|given|stated)"
+    rf"|\bno (?:information|mention|details?|data)\b[^.]*\b(?:in|from|about)\b"
+    r"|\bnot (?:mentioned|specified|provided|stated|discussed|covered) in\b"
+    r"|\bi (?:cannot|can't|can not|am unable to|'m unable to|do not|don't) (?:answer|find|determine|know|tell)"
+    r"|\bunable to (?:answer|determine|find)\b|\bcannot be (?:determined|answered)\b"
+    r"|\bthere is no (?:information|mention)\b"
+)
+
+
+def _normalize_quotes(text: str) -> str:
+    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+
+
+def is_decline(sentence: str) -> bool:
+    """True for "the passages don't say" style sentences, including the fixed refusal."""
+    return bool(_DECLINE_RE.search(_normalize_quotes(sentence).lower()))
+
+
+@lru_cache(maxsize=8192)
+def stem(word: str) -> str:
+    """A small suffix stripper: enough to match chips/chip, trained/training, companies/company."""
+    w = word
+    if len(w) <= 2:
+        return w
+    if w.endswith("'s"):
+        w = w[:-2]
+    if w.endswith("ies") and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith("sses"):
+        w = w[:-2]
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3:
+        w = w[:-1]
+    for suffix in ("ingly", "edly", "ing", "ed"):
+        if suffix == "ed" and w.endswith("eed"):
+            break  # "need", "speed"
+        if w.endswith(suffix) and len(w) - len(suffix) >= 2 and re.search(r"[aeiouy]", w[: -len(suffix)]):
+            w = w[: -len(suffix)]
+            if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+                w = w[:-1]  # "stopped" -> "stop"
+            break
+    for suffix in ("ations", "ation", "ments", "ment", "ness", "ly"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 4:
+            w = w[: -len(suffix)]
+            break
+    if w.endswith("e") and len(w) > 2:
+        w = w[:-1]
+    if w.endswith("y") and len(w) > 3:
+        w = w[:-1] + "i"
+    return w
+
+
+def _is_number(token: str) -> bool:
+    return any(c.isdigit() for c in token)
+
+
+def _normalize_number(token: str) -> str:
+    """'1,117' -> '1117', '7%' -> '7', '$2.5' -> '2.5', 'p800' stays 'p800'."""
+    return token.lstrip("$€£").replace(",", "").rstrip("%")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word and number tokens; hyphenated words become their parts."""
+    return _TOKEN_RE.findall(_normalize_quotes(text).lower().replace("-", " "))
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed content words and exact numbers of text, without stopwords and framing filler."""
+    out = set()
+    for tok in tokens(text):
+        if _is_number(tok):
+            out.add("#" + _normalize_number(tok))
+        elif tok not in _STOPWORDS and tok not in _FILLER and len(tok) > 1:
+            out.add(stem(tok))
+    return out
+
+
+def numbers_in(words: set[str]) -> set[str]:
+    return {w for w in words if w.startswith("#")}
+
+
+@dataclass
+class Support:
+    """How well one passage supports one sentence."""
+
+    number: int
+    lexical: float
+    semantic: float | None
+    numbers_ok: bool
+    evidence: list[str]
+
+    @property
+    def supported(self) -> bool:
+        if not self.numbers_ok:
+            return False
+        if self.lexical >= LEXICAL_SUPPORT:
+            return True
+        return self.semantic is not None and self.semantic >= SEMANTIC_SUPPORT and self.lexical >= SEMANTIC_MIN_LEXICAL
+
+    @property
+    def strength(self) -> float:
+        return self.lexical + (self.semantic or 0.0)
+
+
+@dataclass
+class CheckResult:
+    """Sentences that survived (with corrected citations), the dropped ones, and evidence."""
+
+    kept: list[CitedSentence] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    evidence: dict[int, list[str]] = field(default_factory=dict)  # passage number -> sentences
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    na = math.sqrt(sum(x * x for x in a))
+    nb = math.sqrt(sum(y * y for y in b))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+class ClaimChecker:
+    """Checks answer sentences against numbered passages (numbers as shown to the model)."""
+
+    def __init__(self, passages: Mapping[int, str], embed: Embed | None = None) -> None:
+        self.passages = dict(passages)
+        self.embed = embed
+        self._sentences = {n: split_sentences(text) or [text] for n, text in self.passages.items()}
+        self._sentence_words = {n: [content_words(s) for s in ss] for n, ss in self._sentences.items()}
+        self._words = {n: set().union(*ws) if ws else set() for n, ws in self._sentence_words.items()}
+        self._vectors: dict[int, list[list[float]]] | None = None
+
+    def _passage_vectors(self) -> dict[int, list[list[float]]]:
+        if self._vectors is None:
+            assert self.embed is not None
+            flat = [(n, s) for n, ss in self._sentences.items() for s in ss]
+            vecs = self.embed([s for _, s in flat]) if flat else []
+            self._vectors = {n: [] for n in self._sentences}
+            for (n, _), v in zip(flat, vecs, strict=True):
+                self._vectors[n].append(v)
+        return self._vectors
+
+    def support(self, sentence: str, number: int, vector: list[float] | None = None) -> Support:
+        """How passage `number` supports `sentence`, with the passage sentences that show it."""
+        words = content_words(sentence)
+        passage_words = self._words.get(number, set())
+        if not words - numbers_in(words):
+            # Only numbers or filler ("Based on the passages:"): nothing to check, never support.
+            return Support(number, 0.0, None, False, [])
+        lexical = len(words & passage_words) / len(words)
+        numbers_ok = numbers_in(words) <= passage_words
+        semantic = None
+        scores = [len(words & sw) for sw in self._sentence_words.get(number, [])]
+        if vector is not None:
+            sims = [_cosine(vector, v) for v in self._passage_vectors().get(number, [])]
+            semantic = max(sims, default=0.0)
+            scores = [s + sim for s, sim in zip(scores, sims, strict=True)]
+        return Support(number, lexical, semantic, numbers_ok, self._evidence(words, number, scores))
+
+    def _evidence(self, words: set[str], number: int, scores: list[float]) -> list[str]:
+        """The best passage sentence, plus another if it covers claim words the first misses."""
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+        chosen: list[int] = []
+        covered: set[str] = set()
+        for i in ranked[:4]:
+            new = (self._sentence_words[number][i] & words) - covered
+            if scores[i] <= 0 or (chosen and len(new) < 2):
+                continue
+            chosen.append(i)
+            covered |= new
+            if len(chosen) == MAX_EVIDENCE_PER_CLAIM:
+                break
+        return [self._sentences[number][i] for i in sorted(chosen)]
+
+    def _union_support(self, sentence: str, numbers: list[int]) -> bool:
+        """A sentence joining facts from several cited passages: check against all of them."""
+        words = content_words(sentence)
+        union = set().union(*(self._words.get(n, set()) for n in numbers))
+        if not words - numbers_in(words):
+            return False
+        return numbers_in(words) <= union and len(words & union) / len(words) >= LEXICAL_SUPPORT
+
+    def check(self, sentences: list[CitedSentence]) -> CheckResult:
+        """Keep supported sentences, fix their citations, collect evidence; drop the rest."""
+        result = CheckResult()
+        vectors: list[list[float] | None] = [None] * len(sentences)
+        if self.embed is not None and sentences:
+            vectors = list(self.embed([s.text for s in sentences]))
+        for sentence, vector in zip(sentences, vectors, strict=True):
+            supports = {n: self.support(sentence.text, n, vector) for n in self.passages}
+            cited_ok = [n for n in sentence.numbers if n in supports and supports[n].supported]
+            if cited_ok:
+                numbers = cited_ok
+            elif len(sentence.numbers) > 1 and self._union_support(sentence.text, sentence.numbers):
+                numbers = [n for n in sentence.numbers if supports[n].lexical > 0]
+            else:
+                others = [s for s in supports.values() if s.supported]
+                if not others:
+                    result.dropped.append(sentence.text)
+                    continue
+                numbers = [max(others, key=lambda s: s.strength).number]  # wrong or missing citation
+            result.kept.append(CitedSentence(sentence.text, numbers))
+            for n in numbers:
+                bucket = result.evidence.setdefault(n, [])
+                bucket.extend(e for e in supports[n].evidence if e not in bucket)
+        return result

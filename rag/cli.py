@@ -1,0 +1,227 @@
+"""The `newsrag` command: ingest, search, ask, chat, stats, delete, serve, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _settings(args):
+    from rag.settings import Settings
+
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "llm", None):
+        overrides["llm"] = args.llm
+    if getattr(args, "mode", None):
+        overrides["retrieval_mode"] = args.mode
+    return Settings(**overrides)
+
+
+def _qa(args):
+    from rag.api import NewsQA
+
+    return NewsQA(settings=_settings(args))
+
+
+def _filters(args) -> dict:
+    return {"sources": args.source or None, "since": args.since, "until": args.until}
+
+
+def _format_date(passage) -> str:
+    return passage.published.date().isoformat() if passage.published else "undated"
+
+
+def cmd_ingest(args) -> int:
+    from tqdm import tqdm
+
+    qa = _qa(args)
+    with tqdm(desc="Ingesting", unit=" items", disable=args.quiet or not sys.stderr.isatty()) as bar:
+        report = qa.ingest(args.sources, progress=lambda done, item: bar.update(1))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for item, reason in report.failed:
+            print(f"failed:    {item}: {reason}")
+        for item, reason in report.skipped:
+            print(f"skipped:   {item}: {reason}")
+        for item, original in report.duplicates:
+            print(f"duplicate: {item} (same text as {original})")
+        print(report.summary())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_search(args) -> int:
+    passages = _qa(args).retrieve(args.question, k=args.k, **_filters(args))
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not passages:
+        print("No passages found.")
+    for n, p in enumerate(passages, start=1):
+        print(f"[{n}] {p.title} — {p.source}, {_format_date(p)} (similarity {p.score:.2f})\n    {p.url}")
+        print("    " + p.text[:400].replace("\n", " ") + ("…" if len(p.text) > 400 else "") + "\n")
+    return EXIT_OK
+
+
+def print_answer(answer) -> None:
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            p = c.passage
+            print(f"[{c.number}] {p.title} — {p.source}, {_format_date(p)}\n    {p.url}")
+            evidence = " … ".join(c.evidence) if c.evidence else p.text[:300]
+            print(f"    “{evidence}”")
+
+
+def cmd_ask(args) -> int:
+    qa = _qa(args)
+    if args.json:
+        answer = qa.ask(args.question, k=args.k, **_filters(args))
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    from rag.types import Answer
+
+    answer = None
+    for piece in qa.stream(args.question, k=args.k, **_filters(args)):
+        if isinstance(piece, Answer):
+            answer = piece
+    print_answer(answer)
+    return EXIT_OK
+
+
+def cmd_chat(args) -> int:
+    qa = _qa(args)
+    history: list[tuple[str, str]] = []
+    print("newsrag chat: ask about the indexed news. An empty line or Ctrl-D quits.")
+    while True:
+        try:
+            message = input("\nyou> ").strip()
+        except EOFError:
+            return EXIT_OK
+        if not message:
+            return EXIT_OK
+        answer = qa.chat(message, history, **_filters(args))
+        print()
+        print_answer(answer)
+        history.append((message, answer.text))
+
+
+def cmd_stats(args) -> int:
+    stats = _qa(args).stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return EXIT_OK
+    print(f"articles: {stats['articles']}\nchunks:   {stats['chunks']}")
+    print(f"dates:    {stats['earliest'] or '-'} to {stats['latest'] or '-'} ({stats['undated']} undated)")
+    print("sources:")
+    for source, count in stats["sources"].items():
+        print(f"  {source}: {count}")
+    return EXIT_OK
+
+
+def cmd_delete(args) -> int:
+    qa = _qa(args)
+    status = EXIT_OK
+    for ref in args.refs:
+        deleted = qa.delete(ref)
+        if deleted:
+            print(f"deleted {ref} ({', '.join(deleted)})")
+        else:
+            print(f"not found: {ref}", file=sys.stderr)
+            status = EXIT_FAILED
+    return status
+
+
+def cmd_serve(args) -> int:
+    import app
+
+    return app.main(["--data-dir", args.data_dir] if args.data_dir else []) or EXIT_OK
+
+
+def cmd_eval(args, rest: list[str]) -> int:
+    from eval.runner import main as eval_main
+
+    extra = ["--data-dir", args.data_dir] if args.data_dir else []
+    return eval_main(rest + extra)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsrag", description="Question answering over tech news, with citations.")
+    parser.add_argument("--data-dir", help="index and model folder (default: NEWSRAG_DATA_DIR or the user data dir)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_filters(p):
+        p.add_argument("--k", type=int, default=None, help="number of passages")
+        p.add_argument("--source", action="append", help="only this source (repeatable)")
+        p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
+        p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+        p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
+
+    p = sub.add_parser("ingest", help="add files, folders, page or feed URLs to the index")
+    p.add_argument("sources", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="print the passages retrieved for a question")
+    p.add_argument("question")
+    with_filters(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    for name, func, text in (("ask", cmd_ask, "answer a question with citations"), ("chat", cmd_chat, "interactive chat")):
+        p = sub.add_parser(name, help=text)
+        if name == "ask":
+            p.add_argument("question")
+            p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+        with_filters(p)
+        p.add_argument("--llm", help="local, ollama, openai, or a .gguf path")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("stats", help="articles, chunks, sources and date range of the index")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("delete", help="delete articles by id, URL or path")
+    p.add_argument("refs", nargs="+")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("serve", help="start the web app")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", help="run an evaluation suite (see `newsrag eval --help`)", add_help=False)
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "eval":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "eval":
+            return cmd_eval(args, rest)
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the edge: a readable message, the traceback only with -v
+        if args.verbose:
+            logging.exception("newsrag %s failed", args.command)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

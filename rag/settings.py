@@ -1,0 +1,98 @@
+"""The one settings object. Environment variables (NEWSRAG_*) are read here and nowhere else."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import os
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+
+def _default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("newsrag", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore")
+
+    # storage
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Where the index, models and caches live.")
+    chroma_url: str | None = Field(None, description="A Chroma server (http://host:port); unset uses the embedded store in data_dir.")
+    collection: str = Field("newsrag", description="Name prefix of the Chroma collections.")
+
+    # ingestion
+    chunk_tokens: int = Field(220, description="Target chunk size in tokens (words and punctuation).")
+    chunk_overlap: int = Field(40, description="Tokens shared by consecutive chunks.")
+    max_file_mb: float = Field(20.0, description="Files larger than this are refused.")
+    fetch_timeout: float = Field(15.0, description="Seconds allowed for one URL fetch.")
+    fetch_max_mb: float = Field(10.0, description="Largest page or feed fetched from a URL.")
+    fetch_max_redirects: int = Field(5, description="Redirects followed for one URL.")
+    allow_hosts: list[str] = Field(default_factory=list, description="Hosts allowed although private or loopback.")
+
+    # embeddings
+    embed_model: str = Field("all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (bundled), 'hash' (tests) or a local model folder.")
+    embed_batch_size: int = Field(64, description="Chunks per embedding batch.")
+    torch_threads: int = Field(0, description="Torch CPU threads; 0 keeps torch's default.")
+
+    # retrieval
+    top_k: int = Field(5, description="Passages returned and given to the LLM.")
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = Field("hybrid", description="How passages are found.")
+    candidates: int = Field(40, description="Candidates taken from each retriever before fusion.")
+    min_relevance: float = Field(0.25, description="Below this dense similarity of the best passage, refuse without calling the LLM.")
+
+    # answering
+    llm: str = Field("local", description="'local' (bundled GGUF), 'ollama', 'openai', or a path to a .gguf file.")
+    llm_model: str | None = Field(None, description="Model name for ollama/openai backends.")
+    llm_base_url: str | None = Field(None, description="Base URL for ollama/openai backends.")
+    llm_api_key: str | None = Field(None, description="API key for the openai backend (falls back to OPENAI_API_KEY).")
+    llm_timeout: float = Field(120.0, description="Seconds allowed for one LLM request to a server.")
+    max_new_tokens: int = Field(256, description="Longest answer generated.")
+    temperature: float = Field(0.0, description="Sampling temperature; 0 answers deterministically.")
+    context_window: int = Field(4096, description="LLM context size in tokens (local models).")
+    llm_threads: int = Field(0, description="llama.cpp threads; 0 uses all cores.")
+    context_chars: int = Field(6000, description="Most characters of passages put in the prompt.")
+
+    # app
+    host: str = Field("127.0.0.1", description="Address the app listens on.")
+    port: int = Field(7860, description="Port the app listens on.")
+    max_upload_mb: float = Field(20.0, description="Largest file accepted by the app's upload.")
+
+    @model_validator(mode="after")
+    def _openai_key_fallback(self) -> Settings:
+        # OpenAI clients conventionally read OPENAI_API_KEY; honour it here, the one place env is read.
+        if self.llm_api_key is None and os.environ.get("OPENAI_API_KEY"):
+            self.llm_api_key = os.environ["OPENAI_API_KEY"]
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def keyword_path(self) -> Path:
+        return self.data_dir / "keyword.sqlite3"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+def load_preset(name_or_path: str, **overrides) -> Settings:
+    """Settings from a preset (rag/presets/NAME.toml) or a TOML file, with keyword overrides on top."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESETS_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
+        raise FileNotFoundError(f"No preset or config file {name_or_path!r} (presets: {known})")
+    values = tomllib.loads(path.read_text(encoding="utf-8"))
+    values.update(overrides)
+    return Settings(**values)

@@ -1,0 +1,183 @@
+"""Chroma, opened in one place: embedded in the data directory, or a Chroma server (settings.chroma_url).
+
+Two collections: `<prefix>-chunks` holds one row per chunk with its embedding; `<prefix>-articles` holds one
+row per article and is written last, so an article counts as stored only once all its chunks are.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlparse
+
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def open_client(settings: Settings):
+    """A Chroma client: HttpClient when settings.chroma_url is set, else a PersistentClient in the data dir."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(f"NEWSRAG_CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}")
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise StoreError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from exc
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+def _where(conditions: list[dict]) -> dict | None:
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def filter_where(
+    *, sources: Iterable[str] | None = None, since_ts: int | None = None, until_ts: int | None = None
+) -> dict | None:
+    """A Chroma `where` clause for the source and date filters (dates as Unix seconds)."""
+    conditions: list[dict] = []
+    if sources:
+        conditions.append({"source": {"$in": list(sources)}})
+    if since_ts is not None:
+        conditions.append({"published_ts": {"$gte": since_ts}})
+    if until_ts is not None:
+        conditions.append({"published_ts": {"$lte": until_ts}})
+    return _where(conditions)
+
+
+class ChromaStore:
+    def __init__(self, settings: Settings, embed_model: str):
+        self.settings = settings
+        self.embed_model = embed_model
+        self._client = None
+        self._chunks = None
+        self._articles = None
+        self._lock = threading.Lock()
+
+    def _open(self):
+        with self._lock:
+            if self._chunks is None:
+                client = open_client(self.settings)
+                prefix = self.settings.collection
+                chunks = client.get_or_create_collection(
+                    f"{prefix}-chunks",
+                    metadata={"hnsw:space": "cosine", "embed_model": self.embed_model},
+                    embedding_function=None,
+                )
+                stored_model = (chunks.metadata or {}).get("embed_model")
+                if stored_model and stored_model != self.embed_model:
+                    raise StoreError(
+                        f"This index was built with the embedding model {stored_model!r}, not {self.embed_model!r}: "
+                        "use the same NEWSRAG_EMBED_MODEL, or another --data-dir for the new model."
+                    )
+                self._articles = client.get_or_create_collection(f"{prefix}-articles", embedding_function=None)
+                self._client, self._chunks = client, chunks
+        return self._chunks, self._articles
+
+    @property
+    def chunks(self):
+        return self._open()[0]
+
+    @property
+    def articles(self):
+        return self._open()[1]
+
+    def _batch_size(self) -> int:
+        try:
+            return min(self._client.get_max_batch_size(), 2000)
+        except Exception:
+            return 1000
+
+    # articles -------------------------------------------------------------
+
+    def article_records(self) -> dict[str, dict[str, Any]]:
+        """Every stored article's record, by article id."""
+        got = self.articles.get(include=["metadatas"])
+        return dict(zip(got["ids"], got["metadatas"], strict=True))
+
+    def count_articles(self) -> int:
+        return self.articles.count()
+
+    def count_chunks(self) -> int:
+        return self.chunks.count()
+
+    def put_articles(self, records: dict[str, dict[str, Any]]) -> None:
+        if not records:
+            return
+        ids = list(records)
+        self.articles.upsert(ids=ids, metadatas=[records[i] for i in ids], embeddings=[[1.0]] * len(ids))
+
+    # chunks ---------------------------------------------------------------
+
+    def put_chunks(self, ids: list[str], embeddings, documents: list[str], metadatas: list[dict]) -> None:
+        step = self._batch_size()
+        for i in range(0, len(ids), step):
+            self.chunks.upsert(
+                ids=ids[i : i + step],
+                embeddings=embeddings[i : i + step],
+                documents=documents[i : i + step],
+                metadatas=metadatas[i : i + step],
+            )
+
+    def delete_chunks(self, ids: list[str]) -> None:
+        step = self._batch_size()
+        for i in range(0, len(ids), step):
+            self.chunks.delete(ids=ids[i : i + step])
+
+    def delete_article(self, article_id: str) -> None:
+        """Chunks first, then the record: a crash in between leaves a record whose chunks a repair restores."""
+        self.chunks.delete(where={"article_id": article_id})
+        self.articles.delete(ids=[article_id])
+
+    def chunk_index(self) -> list[tuple[str, str, int]]:
+        """(chunk id, article id, chunk index) of every chunk: used to find orphans after a crash."""
+        result = []
+        offset, step = 0, 5000
+        while True:
+            got = self.chunks.get(include=["metadatas"], limit=step, offset=offset)
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                result.append((cid, meta.get("article_id", ""), int(meta.get("chunk_index", 0))))
+            if len(got["ids"]) < step:
+                return result
+            offset += step
+
+    def get_chunks(self, ids: list[str] | None = None, where: dict | None = None, with_embeddings: bool = False):
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        return self.chunks.get(ids=ids, where=where, include=include)
+
+    def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[tuple[str, str, dict, float]]:
+        """Nearest chunks as (id, text, metadata, cosine similarity), best first."""
+        total = self.count_chunks()
+        if total == 0:
+            return []
+        got = self.chunks.query(
+            query_embeddings=[embedding],
+            n_results=min(n, total),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (cid, doc, meta, 1.0 - dist)
+            for cid, doc, meta, dist in zip(
+                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+            )
+        ]

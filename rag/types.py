@@ -1,0 +1,67 @@
+"""Data passed between retrieval, answering, the CLI and the UI."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class Passage:
+    """A chunk of an article returned by retrieval, with everything needed to cite it."""
+
+    text: str
+    score: float
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: datetime | None
+    start: int
+    end: int
+    chunk_id: str = ""
+    chunk_index: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        return data
+
+
+@dataclass
+class Citation:
+    """A passage the answer cites, numbered in order of first use."""
+
+    number: int
+    passage: Passage
+    evidence: list[str] = field(default_factory=list)  # passage sentences that support the claims
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "passage": self.passage.to_dict(), "evidence": self.evidence}
+
+
+@dataclass
+class Answer:
+    """A cited answer, or a refusal (refused=True) with a fixed sentence as text."""
+
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    passages: list[Passage] = field(default_factory=list)  # everything retrieved, cited or not
+    refusal_reason: str | None = None  # "low_relevance", "model_declined", "unsupported", "no_passages"
+    standalone_question: str | None = None  # the rewritten question in multi-turn chat
+    debug: dict[str, Any] = field(default_factory=dict)  # raw model text, dropped sentences (not shown to users)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "text": self.text,
+            "refused": self.refused,
+            "refusal_reason": self.refusal_reason,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings": self.timings,
+        }
