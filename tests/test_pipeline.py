@@ -73,10 +73,10 @@ def test_edited_article_replaces_its_chunks(qa, corpus):
 
 
 def test_same_text_under_another_name_is_stored_once(qa, corpus):
-    shutil.copy(corpus / "tech" / "games.txt", corpus / "tech" / "games-copy.txt")
+    shutil.copy(corpus / "tech" / "games.txt", corpus / "tech" / "later-games.txt")
     report = qa.ingest([corpus])
     assert len(report.added) == 3
-    assert [Path(item).name for item, _ in report.duplicates] == ["games-copy.txt"]
+    assert [Path(item).name for item, _ in report.duplicates] == ["later-games.txt"]
     assert qa.stats()["articles"] == 3
 
 

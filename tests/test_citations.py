@@ -1,0 +1,77 @@
+"""Citation post-processing: a table of raw model answers -> cleaned text and cited passage order."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.citations import clean_citations, parse_answer, split_sentences
+
+VALID = {1, 2, 3, 4}
+
+# (raw model output, cleaned text, original passage numbers in citation order)
+CASES = [
+    ("Alibaba uses its own chips [1].", "Alibaba uses its own chips [1].", [1]),
+    # renumbered in order of first citation; only cited passages listed
+    ("Baidu uses Kunlun [3]. Alibaba uses Dharma chips [1].", "Baidu uses Kunlun [1]. Alibaba uses Dharma chips [2].", [3, 1]),
+    # lists and ranges
+    ("Both moved training in-house [1, 3].", "Both moved training in-house [1][2].", [1, 3]),
+    ("Both moved training in-house [2-4].", "Both moved training in-house [1][2][3].", [2, 3, 4]),
+    ("Both moved training in-house [2–3].", "Both moved training in-house [1][2].", [2, 3]),
+    ("Chips got faster [1][2].", "Chips got faster [1][2].", [1, 2]),
+    # labelled variants
+    ("Baidu uses P800 chips [Passage 2].", "Baidu uses P800 chips [1].", [2]),
+    ("Baidu uses P800 chips (Passage 2).", "Baidu uses P800 chips [1].", [2]),
+    ("Baidu uses P800 chips [passages 2, 4].", "Baidu uses P800 chips [1][2].", [2, 4]),
+    ("Baidu uses P800 chips [Source 2].", "Baidu uses P800 chips [1].", [2]),
+    ("Baidu uses P800 chips[^2].", "Baidu uses P800 chips [1].", [2]),
+    # hallucinated numbers removed, valid ones kept
+    ("Nvidia lost share [7].", "Nvidia lost share.", []),
+    ("Nvidia lost share [2, 9].", "Nvidia lost share [1].", [2]),
+    ("Nvidia lost share [0].", "Nvidia lost share.", []),
+    # duplicates merged
+    ("Alibaba rose 7% [1][1]. Baidu rose 6% [1].", "Alibaba rose 7% [1]. Baidu rose 6% [1].", [1]),
+    ("Alibaba rose 7% [2, 2, 2].", "Alibaba rose 7% [1].", [2]),
+    # marker after the full stop belongs to the sentence before it
+    ("Alibaba rose 7%. [2] Baidu rose 6%. [1]", "Alibaba rose 7% [1]. Baidu rose 6% [2].", [2, 1]),
+    # whitespace before markers and doubled punctuation tidied
+    ("Alibaba rose 7%   [1] .", "Alibaba rose 7% [1].", [1]),
+    ("Alibaba rose 7%[1].", "Alibaba rose 7% [1].", [1]),
+    # markers on a line of their own join the sentence before
+    ("Alibaba rose 7%.\nSources: [1][2]", "Alibaba rose 7% [1][2].", [1, 2]),
+    # mid-sentence markers move to the end of their sentence
+    ("Alibaba [1] and Baidu [2] rose.", "Alibaba and Baidu rose [1][2].", [1, 2]),
+    # bullet lists become sentences
+    ("- Alibaba rose 7% [1]\n- Baidu rose 6% [2]", "Alibaba rose 7% [1]. Baidu rose 6% [2].", [1, 2]),
+    # numbers that are not citations stay
+    ("The P800 has 256 TOPS [3].", "The P800 has 256 TOPS [1].", [3]),
+    ("No citation at all.", "No citation at all.", []),
+]
+
+
+@pytest.mark.parametrize(("raw", "text", "order"), CASES, ids=[c[0][:40] for c in CASES])
+def test_raw_answer_is_cleaned(raw, text, order):
+    assert clean_citations(raw, VALID) == (text, order)
+
+
+def test_sentences_keep_their_own_citations():
+    sentences = parse_answer("Alibaba rose 7% [1]. It uses Dharma chips. Baidu rose 6% [2].", VALID)
+    assert [(s.text, s.numbers) for s in sentences] == [
+        ("Alibaba rose 7%.", [1]),
+        ("It uses Dharma chips.", []),
+        ("Baidu rose 6%.", [2]),
+    ]
+
+
+def test_glued_sentences_and_abbreviations_split_correctly():
+    text = "Competition is intense.In late August, OpenAI spoke. Mr. Li of the U.S. team agreed. Sales rose 6%.Sources said so."
+    assert split_sentences(text) == [
+        "Competition is intense.",
+        "In late August, OpenAI spoke.",
+        "Mr. Li of the U.S. team agreed.",
+        "Sales rose 6%.",
+        "Sources said so.",
+    ]
+
+
+def test_decimal_numbers_are_not_sentence_breaks():
+    assert split_sentences("It costs $2.5 billion. Version 3.1 shipped.") == ["It costs $2.5 billion.", "Version 3.1 shipped."]

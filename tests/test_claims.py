@@ -1,0 +1,94 @@
+"""Claim checking: sentences survive only when a passage supports them, with the right citation."""
+
+from __future__ import annotations
+
+from fakes import hash_embed
+
+from rag.citations import CitedSentence
+from rag.claims import ClaimChecker, content_words, is_decline
+
+PASSAGES = {
+    1: "On September 12, Alibaba's shares rose close to 7% in Hong Kong. Baidu also rose more than 6%.",
+    2: "Baidu is testing its Kunlun P800 chips to train its Ernie model. The P800 uses a 7nm process.",
+    3: "In late August, OpenAI and Broadcom announced they would jointly develop their own AI chips.",
+}
+
+
+def check(*sentences: tuple[str, list[int]], embed=None):
+    return ClaimChecker(PASSAGES, embed).check([CitedSentence(text, numbers) for text, numbers in sentences])
+
+
+def test_supported_sentence_keeps_its_citation_and_evidence():
+    result = check(("Baidu is training its Ernie model on Kunlun P800 chips.", [2]))
+    assert [(s.text, s.numbers) for s in result.kept] == [("Baidu is training its Ernie model on Kunlun P800 chips.", [2])]
+    assert result.evidence[2] == ["Baidu is testing its Kunlun P800 chips to train its Ernie model."]
+    assert result.dropped == []
+
+
+def test_unsupported_sentence_is_dropped():
+    result = check(("Apple's iPhone 17 battery lasts two days.", [1]), ("OpenAI works with Broadcom on chips.", [3]))
+    assert [s.text for s in result.kept] == ["OpenAI works with Broadcom on chips."]
+    assert result.dropped == ["Apple's iPhone 17 battery lasts two days."]
+
+
+def test_wrong_citation_is_moved_to_the_supporting_passage():
+    result = check(("OpenAI and Broadcom will develop their own AI chips.", [1]))
+    assert result.kept[0].numbers == [3]
+    assert 1 not in result.evidence
+
+
+def test_uncited_sentence_inherits_the_supporting_passage():
+    result = check(("Alibaba's shares rose close to 7% in Hong Kong.", []))
+    assert result.kept[0].numbers == [1]
+
+
+def test_numbers_must_match_exactly():
+    result = check(("Alibaba's shares rose close to 9% in Hong Kong.", [1]), ("The P900 uses a 7nm process.", [2]))
+    assert result.kept == []
+    assert len(result.dropped) == 2
+    assert check(("The P800 uses a 7nm process.", [2])).kept[0].numbers == [2]
+
+
+def test_only_the_cited_passages_that_support_a_sentence_stay_cited():
+    result = check(("Baidu tests Kunlun P800 chips to train Ernie.", [1, 2]))
+    assert result.kept[0].numbers == [2]
+
+
+def test_sentence_combining_two_cited_passages_is_kept():
+    result = check(("Alibaba's shares rose 7% while OpenAI and Broadcom plan their own chips.", [1, 3]))
+    assert result.kept[0].numbers == [1, 3]
+
+
+def test_filler_alone_is_not_support_but_filler_around_a_fact_is_fine():
+    result = check(("Based on the passages provided, here is the answer.", [1]), ("According to the passages, Baidu rose more than 6%.", [1]))
+    assert [s.text for s in result.kept] == ["According to the passages, Baidu rose more than 6%."]
+    assert content_words("Based on the information in the passages:") == set()
+
+
+def topic_embed(texts: list[str]) -> list[list[float]]:
+    """A fake embedder that calls every sentence about Kunlun the same thing."""
+    return [[1.0, 0.0] if "Kunlun" in t else [0.0, 1.0] for t in texts]
+
+
+def test_embedder_accepts_a_close_paraphrase_the_words_alone_miss():
+    paraphrase = ("Baidu's Kunlun processors power Ernie's learning.", [2])
+    assert check(paraphrase).kept == []  # half its words are in the passage: not enough alone
+    assert check(paraphrase, embed=topic_embed).kept[0].numbers == [2]
+
+
+def test_embedder_similarity_without_shared_words_is_not_support():
+    assert check(("Kunlun is a mountain range in Tibet.", [2]), embed=topic_embed).kept == []
+
+
+def test_hash_embedder_works_with_the_checker():
+    result = check(("Baidu is testing Kunlun P800 chips to train Ernie.", [2]), embed=hash_embed)
+    assert result.kept[0].numbers == [2]
+
+
+def test_decline_sentences_are_recognised():
+    assert is_decline("The indexed articles don't contain the answer to this question.")
+    assert is_decline("The passages do not mention Apple’s battery.")
+    assert is_decline("There is no information about the iPhone in the provided articles.")
+    assert is_decline("I cannot answer that from the passages.")
+    assert not is_decline("Baidu did not say when the P800 would ship.")
+    assert not is_decline("Alibaba's shares rose close to 7%.")

@@ -1,0 +1,139 @@
+"""The committed evaluation datasets: well-formed, consistent with the corpus text, and big enough."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.datasets_io import QUESTION_TYPES, DatasetError, load_dataset, resolve_dataset, source_problems
+
+CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+SUITES = ("seed", "bbc-tech")
+
+
+@pytest.fixture(scope="module")
+def corpora() -> Path:
+    if not (CORPORA / "bbc-news").is_dir() or not (CORPORA / "seed").is_dir():
+        pytest.skip(f"the shared corpora are not at {CORPORA} (they sit beside the checkout as ../shared/corpora)")
+    return CORPORA
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_every_line_parses_with_required_fields_and_unique_ids(suite):
+    path = resolve_dataset(suite)
+    ids = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        assert {"id", "question", "answers", "sources", "type"} <= row.keys(), row
+        assert row["type"] in QUESTION_TYPES
+        ids.append(row["id"])
+    assert len(ids) == len(set(ids))
+    assert len(load_dataset(suite)) == len(ids)
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_questions_agree_with_their_source_articles(suite, corpora):
+    problems = [p for q in load_dataset(suite) for p in source_problems(q, corpora)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_unanswerable_questions_have_no_answers_or_sources(suite):
+    for q in load_dataset(suite):
+        if q.type == "unanswerable":
+            assert q.answers == [] and q.sources == [], q.id
+        else:
+            assert q.answers and q.sources, q.id
+
+
+def test_seed_suite_size():
+    questions = load_dataset("seed")
+    assert len(questions) >= 20
+    assert sum(q.type == "unanswerable" for q in questions) >= 4
+    assert {s for q in questions for s in q.sources} == {"seed/alibaba-baidu-ai-chips.txt"}
+
+
+def test_bbc_tech_suite_size_and_spread():
+    questions = load_dataset("bbc-tech")
+    assert len(questions) >= 80
+    articles = {s for q in questions for s in q.sources}
+    assert len(articles) >= 50
+    assert all(s.startswith("bbc-news/tech/") for s in articles)
+    multi = [q for q in questions if q.type == "multi"]
+    assert len(multi) >= 10
+    assert all(len(set(q.sources)) >= 2 for q in multi)
+    assert sum(q.type == "unanswerable" for q in questions) >= 10
+
+
+def test_bbc_tech_questions_are_paraphrased_not_copied(corpora):
+    """A question that repeats a long stretch of its article makes retrieval too easy to measure anything."""
+    for q in load_dataset("bbc-tech"):
+        words = q.question.lower().rstrip("?").split()
+        shingles = {" ".join(words[i : i + 8]) for i in range(len(words) - 7)}
+        for src in q.sources:
+            text = " ".join((corpora / src).read_text(encoding="utf-8").lower().split())
+            copied = [s for s in shingles if s in text]
+            assert not copied, f"{q.id} copies its article: {copied[0]!r}"
+
+
+def test_unanswerable_key_terms_are_absent_from_the_corpus(corpora):
+    """The unanswerable questions name things no article mentions, so no article can answer them."""
+    key_terms = ["Keyhole", "iPod nano", "YouTube", "Game Boy Micro", "Friendster", "Wikipedia", "K750", "Google Maps", "Xbox 360", "MySpace"]
+    texts = [p.read_text(encoding="utf-8", errors="replace").lower() for p in (corpora / "bbc-news").glob("*/*.txt")]
+    questions = " ".join(q.question.lower() for q in load_dataset("bbc-tech") if q.type == "unanswerable")
+    for term in key_terms:
+        assert term.lower() in questions, term
+        assert not any(term.lower() in t for t in texts), term
+
+
+# the loader's checks ------------------------------------------------------------------------
+
+
+def _write(tmp_path, *rows) -> Path:
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows), encoding="utf-8")
+    return path
+
+
+GOOD = {"id": "q1", "question": "Who?", "answers": ["Ann"], "sources": ["a.txt"], "type": "single"}
+
+
+def test_loader_reports_the_bad_line(tmp_path):
+    path = _write(tmp_path, GOOD, "{not json")
+    with pytest.raises(DatasetError, match=r"mine\.jsonl:2"):
+        load_dataset(path)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({k: v for k, v in GOOD.items() if k != "answers"}, "missing field"),
+        ({**GOOD, "type": "tricky"}, "not one of"),
+        ({**GOOD, "answers": "Ann"}, "list of strings"),
+    ],
+)
+def test_loader_rejects_malformed_rows(tmp_path, row, message):
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(_write(tmp_path, row))
+
+
+def test_loader_rejects_duplicate_ids(tmp_path):
+    with pytest.raises(DatasetError, match="duplicate id"):
+        load_dataset(_write(tmp_path, GOOD, GOOD))
+
+
+def test_unknown_suite_names_the_known_ones():
+    with pytest.raises(DatasetError, match="seed"):
+        resolve_dataset("no-such-suite")
+
+
+def test_source_problems_catch_wrong_evidence_and_answers(tmp_path):
+    (tmp_path / "a.txt").write_text("Title\n\nAnn Lee founded the firm in 1999.", encoding="utf-8")
+    good = load_dataset(_write(tmp_path, {**GOOD, "evidence": ["Ann Lee founded the firm in 1999."]}))[0]
+    assert source_problems(good, tmp_path) == []
+    bad = load_dataset(_write(tmp_path, {**GOOD, "answers": ["Bob"], "evidence": ["Ann Lee founded it in 2001."]}))[0]
+    problems = source_problems(bad, tmp_path)
+    assert any("evidence not found" in p for p in problems)
+    assert any("'Bob' not in any source" in p for p in problems)
