@@ -27,7 +27,7 @@ CSS = """
 .nr-header h1 { margin-bottom: 0; }
 .nr-status { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .nr-cite { font-weight: 600; text-decoration: none; color: var(--color-accent) !important; }
-.nr-footnotes { font-size: 0.85em; margin-top: 0.4em; }
+.nr-footnotes { font-size: 0.85em; margin-top: 0.4em; list-style: none; padding-left: 0; }
 .nr-refusal { border-left: 4px solid #d97706; padding: 0.3em 0.7em; background: rgba(217,119,6,0.08); }
 .nr-error { border-left: 4px solid #dc2626; padding: 0.3em 0.7em; }
 .nr-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6em 0.8em; margin-bottom: 0.7em; }
@@ -100,33 +100,32 @@ class Handlers:
             yield chat, history, gr.skip(), message
             return
         turn = len(history)
-        chat.append({"role": "user", "content": present.esc(message)})
-        chat.append({"role": "assistant", "content": present.thinking_message()})
-        yield chat, history, gr.skip(), ""
+        asked = [*chat, {"role": "user", "content": present.esc(message)}]
+
+        def showing(content: str) -> list[dict]:
+            return [*asked, {"role": "assistant", "content": content}]  # a new list each time: no shared state
+
+        yield showing(present.thinking_message()), history, gr.skip(), ""
         partial, answer = "", None
         try:
             for piece in self.qa.stream(message, history=history or None, **filters):
                 if isinstance(piece, str):
                     partial += piece
-                    chat[-1] = {"role": "assistant", "content": present.streaming_message(partial)}
-                    yield chat, history, gr.skip(), ""
+                    yield showing(present.streaming_message(partial)), history, gr.skip(), ""
                 else:
                     answer = piece
         except Exception as exc:
             log.exception("answering %r failed", message)
             text = _user_error(exc)
             gr.Warning(text)
-            chat[-1] = {"role": "assistant", "content": present.error_message(text)}
-            yield chat, history, gr.skip(), ""
+            yield showing(present.error_message(text)), history, gr.skip(), ""
             return
         if answer is None:  # a stream that ended without its Answer: a bug, but not the user's problem
             log.error("stream for %r ended without an Answer", message)
-            chat[-1] = {"role": "assistant", "content": present.error_message(_user_error(RuntimeError()))}
-            yield chat, history, gr.skip(), ""
+            yield showing(present.error_message(_user_error(RuntimeError()))), history, gr.skip(), ""
             return
-        chat[-1] = {"role": "assistant", "content": present.answer_message(answer, turn)}
-        history.append((message, answer.text))
-        yield chat, history, present.sources_html(answer, turn), ""
+        history = [*history, (message, answer.text)]
+        yield showing(present.answer_message(answer, turn)), history, present.sources_html(answer, turn), ""
 
     def ask_api(
         self, question: str, k: int = 5, sources: list[str] | None = None, since: str = "", until: str = ""
@@ -230,8 +229,8 @@ class Handlers:
             if path.suffix.lower() not in present.UPLOAD_SUFFIXES:
                 rejected.append((name, f"not a supported type; use one of {', '.join(present.UPLOAD_SUFFIXES)}"))
             elif path.stat().st_size > limit_mb * 1024 * 1024:
-                size = path.stat().st_size / 1024 / 1024
-                rejected.append((name, f"{size:.1f} MB is over the {limit_mb:g} MB upload limit; split it or use the CLI"))
+                size = present.file_size(path.stat().st_size)
+                rejected.append((name, f"{size} is over the {limit_mb:g} MB upload limit; split it or use the CLI"))
             else:
                 # Keep a copy under the data dir: its path names the article, so uploading it again updates it.
                 uploads_dir.mkdir(parents=True, exist_ok=True)
@@ -364,22 +363,24 @@ def build_app(qa, note: str = ""):
         )
         question.submit(**chat_io)
         send.click(**chat_io)
+
         def fill_example(evt: gr.SelectData) -> str:
             return evt.value["text"]
 
         chatbot.example_select(fill_example, None, question, api_visibility="private", queue=False).then(**chat_io)
-        clear.click(
-            lambda: ([], [], present.SOURCES_PLACEHOLDER, ""),
-            None,
-            [chatbot, history, sources_panel, question],
-            api_visibility="private",
-            queue=False,
-        )
+
+        def new_conversation():
+            return [], [], present.SOURCES_PLACEHOLDER, ""
+
+        clear_io = dict(outputs=[chatbot, history, sources_panel, question], api_visibility="private", queue=False)
+        clear.click(new_conversation, None, **clear_io)
+        chatbot.clear(new_conversation, None, **clear_io)
 
         lib_events = dict(fn=h.library, inputs=[lib_query], outputs=[lib_stats, lib_table, picker])
         library_tab.select(**lib_events, api_visibility="private")
         lib_search.click(**lib_events, api_visibility="private")
         lib_query.submit(**lib_events, api_visibility="private")
+
         def pick_row(table, evt: gr.SelectData):
             return h.pick_row(table, evt)
 
@@ -395,7 +396,7 @@ def build_app(qa, note: str = ""):
             concurrency_limit=1,
         )
 
-        def add_news(files, urls, selected, progress=gr.Progress()):
+        def add_news(files, urls, selected, progress=gr.Progress()):  # noqa: B008 (how gradio asks for progress)
             return h.add_news(files, urls, selected, progress)
 
         add_btn.click(
@@ -409,7 +410,9 @@ def build_app(qa, note: str = ""):
 
         demo.load(h.refresh, [sources], [status, sources], api_visibility="private")
 
-        def ask(question: str, k: int = top_k, sources: list[str] | None = None, since: str = "", until: str = "") -> dict:
+        def ask(
+            question: str, k: int = top_k, sources: list[str] | None = None, since: str = "", until: str = ""
+        ) -> dict:
             """Answer a question from the indexed news: text with [n] markers and the cited passages."""
             return h.ask_api(question, k, sources, since, until)
 
@@ -438,7 +441,7 @@ def launch(demo, settings, *, host: str | None = None, port: int | None = None, 
     return demo.launch(
         server_name=host or settings.host,
         server_port=port if port is not None else settings.port,
-        max_file_size=f"{settings.max_upload_mb:g}mb",
+        max_file_size=int(settings.max_upload_mb * 1024 * 1024),
         theme=theme(),
         css=CSS,
         ssr_mode=False,

@@ -18,7 +18,16 @@ from typing import Any
 EVAL_DIR = Path(__file__).parent
 THRESHOLDS = EVAL_DIR / "thresholds.json"
 BASELINE = EVAL_DIR / "baselines" / "seed" / "report.json"
-NEEDS_LLM = ("match", "f1", "refusal_precision", "refusal_recall", "refusal_rate", "citation", "generate_median", "generate_p95")
+NEEDS_LLM = (
+    "match",
+    "f1",
+    "refusal_precision",
+    "refusal_recall",
+    "refusal_rate",
+    "citation",
+    "generate_median",
+    "generate_p95",
+)
 
 
 def load_thresholds(path: Path | None = None) -> dict[str, Any]:
@@ -54,7 +63,9 @@ def check_summary(
             if kind == "max_drop":
                 before = _get(baseline, key) if baseline else None
                 if before is not None and value is not None and before - value > limit:
-                    failures.append(f"{key} = {value:.3f} fell {before - value:.3f} below the baseline {before:.3f} (allowed {limit})")
+                    failures.append(
+                        f"{key} = {value:.3f} fell {before - value:.3f} below the baseline {before:.3f} (allowed {limit})"
+                    )
                 continue
             if value is None:
                 failures.append(f"{key} was not measured")
@@ -65,7 +76,9 @@ def check_summary(
     return failures
 
 
-def check_report(report: dict[str, Any], thresholds: dict[str, Any], baseline_path: Path | None = BASELINE) -> list[str]:
+def check_report(
+    report: dict[str, Any], thresholds: dict[str, Any], baseline_path: Path | None = BASELINE
+) -> list[str]:
     """Gate the first config of a report; compares with the baseline's first config when there is one."""
     if thresholds.get("suite") and report.get("suite") != thresholds["suite"]:
         return [f"thresholds are for suite {thresholds['suite']!r}, the report is of {report.get('suite')!r}"]
@@ -75,14 +88,20 @@ def check_report(report: dict[str, Any], thresholds: dict[str, Any], baseline_pa
     if baseline_path and baseline_path.is_file():
         runs = json.loads(baseline_path.read_text(encoding="utf-8")).get("runs") or [{}]
         baseline = runs[0].get("summary")
-    return check_summary(report["runs"][0]["summary"], thresholds, retrieval_only=bool(report.get("retrieval_only")), baseline=baseline)
+    return check_summary(
+        report["runs"][0]["summary"], thresholds, retrieval_only=bool(report.get("retrieval_only")), baseline=baseline
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.gate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.gate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--report", type=Path, help="a report.json to check (default: run the seed suite now)")
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
-    parser.add_argument("--baseline", type=Path, default=BASELINE, help="baseline report.json for max_drop (skipped if absent)")
+    parser.add_argument(
+        "--baseline", type=Path, default=BASELINE, help="baseline report.json for max_drop (skipped if absent)"
+    )
     parser.add_argument("--data-dir", type=Path, help="base data folder when running the suite")
     args = parser.parse_args(argv)
     thresholds = load_thresholds(args.thresholds)

@@ -36,11 +36,15 @@ def dedupe_articles(article_ids: Iterable[str]) -> list[str]:
     return ranked
 
 
-def retrieval_scores(ranked: Sequence[str], gold: Iterable[str], ks: Sequence[int] = RETRIEVAL_KS) -> dict[str, float]:
-    """Hit@k, MRR@10 and, with several gold articles, all_gold@k for one question.
+def retrieval_scores(
+    ranked: Sequence[str], gold: Iterable[str], ks: Sequence[int] = RETRIEVAL_KS, *, all_gold: bool | None = None
+) -> dict[str, float]:
+    """Hit@k, MRR@10 and, for questions that need several articles, all_gold@k for one question.
 
-    `ranked` is the deduplicated article ranking; a hit at k means at least one gold article is in
-    the top k. all_gold@k (only when there are 2+ gold articles) means every one of them is.
+    `ranked` is the article ranking (deduplicated here); a hit at k means at least one gold article
+    is in the top k. all_gold@k means every gold article is; it is computed when `all_gold` is true
+    (the runner passes it for `multi` questions; by default: when there are 2+ gold articles).
+    A `single` question may list several gold articles when the same story ran twice: any one answers it.
     """
     gold_set = set(gold)
     if not gold_set:
@@ -51,7 +55,7 @@ def retrieval_scores(ranked: Sequence[str], gold: Iterable[str], ks: Sequence[in
     for k in ks:
         scores[f"hit@{k}"] = float(first is not None and first < k)
     scores[f"mrr@{MRR_K}"] = 1.0 / (first + 1) if first is not None and first < MRR_K else 0.0
-    if len(gold_set) > 1:
+    if all_gold if all_gold is not None else len(gold_set) > 1:
         for k in ks[1:]:
             scores[f"all_gold@{k}"] = float(gold_set <= set(ranked[:k]))
     return scores
@@ -117,7 +121,9 @@ def _overlap(evidence: str, passage: str) -> float:
     return len(wanted & set(tokens(passage))) / len(wanted)
 
 
-def citation_supported(passage_article: str, passage_text: str, gold: Iterable[str], answers: Iterable[str], evidence: Iterable[str]) -> bool:
+def citation_supported(
+    passage_article: str, passage_text: str, gold: Iterable[str], answers: Iterable[str], evidence: Iterable[str]
+) -> bool:
     """A citation is good when its passage is from a gold article and holds the answer or the evidence.
 
     Evidence counts when it occurs in the passage (normalized) or when most of its words do: chunk
@@ -130,7 +136,9 @@ def citation_supported(passage_article: str, passage_text: str, gold: Iterable[s
     return any(contains(passage_text, e) or _overlap(e, passage_text) >= EVIDENCE_OVERLAP for e in evidence)
 
 
-def citation_score(citations: Sequence[tuple[str, str]], gold: Iterable[str], answers: Iterable[str], evidence: Iterable[str]) -> float | None:
+def citation_score(
+    citations: Sequence[tuple[str, str]], gold: Iterable[str], answers: Iterable[str], evidence: Iterable[str]
+) -> float | None:
     """The share of (article, passage text) citations that are supported; None without citations."""
     if not citations:
         return None

@@ -40,7 +40,9 @@ def _fmt(metric: str, value: float | None) -> str:
 
 def _columns(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """Metrics worth a column: measured somewhere (retrieval-only runs have no answer scores)."""
-    return [m for m in TABLE_METRICS if any(summary.get(g, {}).get(m) is not None for _, summary in runs for g in summary)]
+    return [
+        m for m in TABLE_METRICS if any(summary.get(g, {}).get(m) is not None for _, summary in runs for g in summary)
+    ]
 
 
 def format_table(report: dict[str, Any], compared: Sequence[dict[str, Any]] = ()) -> str:
@@ -54,7 +56,12 @@ def format_table(report: dict[str, Any], compared: Sequence[dict[str, Any]] = ()
             if group in summary:
                 rows.append([label, group, *[_fmt(c, summary[group].get(c)) for c in cols]])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))) for row in rows]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -81,7 +88,12 @@ def format_markdown(report: dict[str, Any], compared: Sequence[dict[str, Any]] =
         out += [f"| {c} | " + " | ".join(_fmt(c, s.get(c)) for _, s in present) + " |" for c in cols]
         out.append("")
     for run in report["runs"]:
-        out += [f"## Config `{run['config']}`", "", "Settings: " + ", ".join(f"{k}={v}" for k, v in run["settings"].items()), ""]
+        out += [
+            f"## Config `{run['config']}`",
+            "",
+            "Settings: " + ", ".join(f"{k}={v}" for k, v in run["settings"].items()),
+            "",
+        ]
         if run.get("ingest"):
             out += [f"Index: {run['ingest']}", ""]
         failed = [q for q in run["questions"] if q["error"]]
@@ -89,8 +101,16 @@ def format_markdown(report: dict[str, Any], compared: Sequence[dict[str, Any]] =
         wrong = [q for q in run["questions"] if not q["error"] and q["scores"].get("match") is False]
         for title, items, show in (
             ("Failed questions", failed, lambda q: q["error"]),
-            ("Gold article not in the top 10", missed, lambda q: "retrieved " + ", ".join(Path(u).name for u in q["retrieved"][:3])),
-            ("Answer without an accepted answer", wrong, lambda q: ("(refused) " if q["refused"] else "") + (q["answer"] or "")[:160]),
+            (
+                "Gold article not in the top 10",
+                missed,
+                lambda q: "retrieved " + ", ".join(Path(u).name for u in q["retrieved"][:3]),
+            ),
+            (
+                "Answer without an accepted answer",
+                wrong,
+                lambda q: ("(refused) " if q["refused"] else "") + (q["answer"] or "")[:160],
+            ),
         ):
             if items:
                 out += [f"### {title} ({len(items)})", ""]
@@ -118,7 +138,7 @@ def write_chart(report: dict[str, Any], path: Path, compared: Sequence[dict[str,
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score (overall)")
     ax.set_title(f"newsrag eval: {report['suite']}")
-    ax.legend(fontsize="small", loc="upper right")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=min(3, len(runs)), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -29,10 +29,19 @@ log = logging.getLogger(__name__)
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 DEFAULT_CORPORA = {"seed": ["seed"], "bbc-tech": ["bbc-news", "seed"]}  # relative to CORPORA
+RUNS_DIR = Path(__file__).resolve().parent / "runs"  # git-ignored
 RANK_DEPTH = 30  # passages retrieved for the ranking; enough to fill ten distinct articles
 INDEX_FIELDS = ("embed_model", "chunk_tokens", "chunk_overlap")  # settings that need their own index
 LLM_FIELDS = ("llm", "llm_model", "llm_base_url", "max_new_tokens", "temperature", "context_window", "llm_threads")
-REPORTED_FIELDS = (*INDEX_FIELDS, "retrieval_mode", "top_k", "candidates", "min_relevance", *LLM_FIELDS, "context_chars")
+REPORTED_FIELDS = (
+    *INDEX_FIELDS,
+    "retrieval_mode",
+    "top_k",
+    "candidates",
+    "min_relevance",
+    *LLM_FIELDS,
+    "context_chars",
+)
 
 
 class EvalError(RuntimeError):
@@ -79,7 +88,9 @@ class RunResult:
 def default_corpus(suite: str) -> list[Path]:
     names = DEFAULT_CORPORA.get(suite)
     if names is None:
-        raise EvalError(f"Suite {suite!r} has no default corpus: pass --corpus FOLDER (or a manifest file listing paths/URLs).")
+        raise EvalError(
+            f"Suite {suite!r} has no default corpus: pass --corpus FOLDER (or a manifest file listing paths/URLs)."
+        )
     return [CORPORA / n for n in names]
 
 
@@ -175,7 +186,9 @@ def _citations(answer: Any) -> list[dict[str, Any]]:
     ]
 
 
-def evaluate_question(qa: Any, q: Question, gold: list[str], retrieval_only: bool) -> tuple[QuestionScore, dict[str, Any]]:
+def evaluate_question(
+    qa: Any, q: Question, gold: list[str], retrieval_only: bool
+) -> tuple[QuestionScore, dict[str, Any]]:
     """Ask one question; any exception is recorded on the result, never raised."""
     record: dict[str, Any] = {
         "id": q.id, "type": q.type, "question": q.question, "accepted": q.answers, "gold": gold,
@@ -189,7 +202,7 @@ def evaluate_question(qa: Any, q: Question, gold: list[str], retrieval_only: boo
         ranked = dedupe_articles(p.url or p.article_id for p in passages)
         record["retrieved"] = ranked[:10]
         if q.answerable and gold:
-            score.retrieval = retrieval_scores(ranked, gold)
+            score.retrieval = retrieval_scores(ranked, gold, all_gold=q.type == "multi")
         if retrieval_only:
             score.timings = {"retrieve": took, "total": took}
         else:
@@ -197,8 +210,19 @@ def evaluate_question(qa: Any, q: Question, gold: list[str], retrieval_only: boo
             score.timings = dict(answer.timings)
             cited = [(c.passage.url or c.passage.article_id, c.passage.text) for c in answer.citations]
             got = score_answer(q.type, q.answers, answer.text, answer.refused, cited, gold, q.evidence)
-            score.refused, score.match, score.f1, score.citation = got["refused"], got["match"], got["f1"], got["citation"]
-            record.update(answer=answer.text, refused=answer.refused, refusal_reason=answer.refusal_reason, citations=_citations(answer))
+            score.refused, score.match, score.f1, score.citation = (
+                got["refused"],
+                got["match"],
+                got["f1"],
+                got["citation"],
+            )
+            record.update(
+                answer=answer.text,
+                refused=answer.refused,
+                refusal_reason=answer.refusal_reason,
+                citations=_citations(answer),
+            )
+            record["raw"] = (getattr(answer, "debug", None) or {}).get("raw")  # the model's own text, for diagnosis
     except Exception as exc:  # one broken question must not end the run
         log.warning("Question %s failed: %s", q.id, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         score.error = f"{type(exc).__name__}: {exc}"
@@ -213,7 +237,9 @@ def evaluate_question(qa: Any, q: Question, gold: list[str], retrieval_only: boo
 def _progress(total: int | None, desc: str, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="q" if total else "file", disable=not enabled, leave=False, file=sys.stderr)
+    return tqdm(
+        total=total, desc=desc, unit="q" if total else "file", disable=not enabled, leave=False, file=sys.stderr
+    )
 
 
 def run_eval(
@@ -266,15 +292,15 @@ def run_eval(
             from rag.llm import get_llm
 
             key = tuple(getattr(settings, f) for f in LLM_FIELDS)
-            if key not in llms:
-                llms[key] = get_llm(settings)
+            if key not in llms:  # models are kept in the base data dir, not in each eval index
+                llms[key] = get_llm(config.settings.model_copy(update={"data_dir": base}))
             model = llms[key]
         qa = make_qa(settings=settings, llm=model, embedder=emb)
         run = RunResult(config.label, {f: getattr(settings, f) for f in REPORTED_FIELDS}, str(folder))
         if folder not in ingested:
             log.info("Indexing %d corpus item(s) into %s", len(items), folder)
             bar = _progress(None, f"index ({config.label})", progress)
-            report = qa.ingest(items, progress=lambda done, item: bar.update(1))
+            report = qa.ingest(items, progress=lambda done, item, bar=bar: bar.update(1))
             bar.close()
             ingested[folder] = duplicate_aliases(report)
             run.ingest = report.summary() if hasattr(report, "summary") else ""
@@ -306,16 +332,31 @@ def run_eval(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="newsrag eval", description="Run an evaluation suite and write report.json, report.md and chart.png.")
+    p = argparse.ArgumentParser(
+        prog="newsrag eval", description="Run an evaluation suite and write report.json, report.md and chart.png."
+    )
     p.add_argument("--suite", required=True, help="seed, bbc-tech, or a path to a .jsonl dataset")
-    p.add_argument("--corpus", action="append", help="corpus folder or manifest file (repeatable; default depends on the suite)")
-    p.add_argument("--config", action="append", default=[], help="preset name (dense, hybrid, keyword) or TOML file; repeat to compare")
+    p.add_argument(
+        "--corpus", action="append", help="corpus folder or manifest file (repeatable; default depends on the suite)"
+    )
+    p.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        help="preset name (dense, hybrid, keyword) or TOML file; repeat to compare",
+    )
     p.add_argument("--limit", type=int, help="only the first N questions")
-    p.add_argument("--out", type=Path, help="report folder (default: eval-reports/SUITE-TIMESTAMP)")
-    p.add_argument("--data-dir", type=Path, help="base data folder; the cached eval indexes live in DATA_DIR/eval-index")
-    p.add_argument("--sources-root", type=Path, help=f"folder the dataset's source paths are relative to (default {CORPORA})")
+    p.add_argument("--out", type=Path, help="report folder (default: eval/runs/SUITE-TIMESTAMP)")
+    p.add_argument(
+        "--data-dir", type=Path, help="base data folder; the cached eval indexes live in DATA_DIR/eval-index"
+    )
+    p.add_argument(
+        "--sources-root", type=Path, help=f"folder the dataset's source paths are relative to (default {CORPORA})"
+    )
     p.add_argument("--retrieval-only", action="store_true", help="skip the LLM and score retrieval only (fast)")
-    p.add_argument("--compare", type=Path, action="append", default=[], help="an earlier report.json to show beside this run")
+    p.add_argument(
+        "--compare", type=Path, action="append", default=[], help="an earlier report.json to show beside this run"
+    )
     p.add_argument("--gate", action="store_true", help="exit 1 when the first config scores below eval/thresholds.json")
     p.add_argument("--thresholds", type=Path, help="thresholds file for --gate (default eval/thresholds.json)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -344,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     compared = [json.loads(p.read_text(encoding="utf-8")) for p in args.compare]
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    out = args.out or Path("eval-reports") / f"{report['suite']}-{stamp}"
+    out = args.out or RUNS_DIR / f"{report['suite']}-{stamp}"
     paths = write_reports(report, out, compared=compared)
     print(format_table(report, compared=compared))
     print(f"\nreport: {paths['json']}\n        {paths['md']}\n        {paths['png']}")

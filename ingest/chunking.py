@@ -93,7 +93,7 @@ def _sentence_cuts(text: str):
         nxt = _next_visible(text, end)
         if nxt is None or text[nxt].islower():
             continue
-        word = _WORD_BEFORE.search(text, 0, match.start())
+        word = _WORD_BEFORE.search(text, max(0, match.start() - 16), match.start())
         if word and match.group().startswith("."):
             before = word.group().lower()
             if before in _NO_SPLIT_AFTER or (len(before) == 1 and before.isalpha()):

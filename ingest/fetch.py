@@ -169,6 +169,11 @@ def _decompress(body: bytes, max_bytes: int, url: str) -> bytes:
     return data
 
 
+def tls_context() -> ssl.SSLContext:
+    """The system's trust store with hostname checks (a seam for tests with their own CA)."""
+    return ssl.create_default_context()
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to a pre-checked address while sending the original Host header."""
 
@@ -184,7 +189,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """Like _PinnedHTTPConnection, with TLS verified against the host name (SNI), not the address."""
 
     def __init__(self, host: str, address: str, **kwargs) -> None:
-        super().__init__(host, context=ssl.create_default_context(), **kwargs)
+        super().__init__(host, context=tls_context(), **kwargs)
         self._address = address
 
     def connect(self) -> None:

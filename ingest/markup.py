@@ -162,7 +162,8 @@ def scan_html_metadata(html: str) -> dict[str, str]:
         "title": meta.get("og:title") or meta.get("twitter:title") or ld.get("headline"),
         "html_title": " ".join(scanner.title.split()),
         "site_name": meta.get("og:site_name") or meta.get("application-name") or ld.get("publisher"),
-        "published": ld.get("datePublished") or next((meta[k] for k in _DATE_KEYS if meta.get(k)), None)
+        "published": ld.get("datePublished")
+        or next((meta[k] for k in _DATE_KEYS if meta.get(k)), None)
         or scanner.time,
         "author": meta.get("author") or meta.get("article:author") or meta.get("dc.creator") or ld.get("author"),
         "canonical": scanner.canonical or meta.get("og:url"),

@@ -15,6 +15,8 @@ __all__ = ["normalize_text", "normalize_title"]
 # Characters that mean "line break" in some encoding or editor; all become "\n".
 _LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # Invisible format characters that only get in the way of search (zero-width space, BOM, soft hyphen, word joiner).
+# Whitespace other than space and newline, control characters (C0, DEL, C1) and lone surrogates.
+_ODD_CHARS = re.compile("[^\\S\n ]|[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\ufeff\u00ad\u2060\u180e"), None)
 
 # Punctuation that can end a sentence, followed by any closing quotes or brackets.
@@ -22,9 +24,7 @@ _END_PUNCT = re.compile(r"[.!?]+[\"'\u201d\u2019\u00bb)\]]*")
 _OPENING_QUOTES = "\"'\u201c\u2018\u00ab"
 _CLOSING_BEFORE = set(")]%\"'\u201d\u2019\u00bb")
 # Words that end with a period yet are usually followed by a capitalised word ("Mr.Smith" is left alone).
-_ABBREVIATIONS = frozenset(
-    "e.g i.e mr mrs ms dr prof st sr jr vs gen gov sen rep rev fig".split()
-)
+_ABBREVIATIONS = frozenset("e.g i.e mr mrs ms dr prof st sr jr vs gen gov sen rep rev fig".split())
 _WORD_BEFORE = re.compile(r"[\w.]+$")
 
 
@@ -35,8 +35,7 @@ def normalize_text(text: str) -> str:
     """
     text = _LINE_BREAKS.sub("\n", text)
     text = text.translate(_INVISIBLE)
-    text = "".join(_clean_char(c) for c in text)
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", _clean_chars(text))
     text = _tidy_whitespace(text)
     text = _repair_glued_sentences(text)
     return unicodedata.normalize("NFC", text)
@@ -45,20 +44,14 @@ def normalize_text(text: str) -> str:
 def normalize_title(title: str) -> str:
     """A headline on one line: NFC, no control characters, whitespace collapsed to single spaces."""
     text = _LINE_BREAKS.sub(" ", title).translate(_INVISIBLE)
-    text = "".join(_clean_char(c) for c in text).replace("\n", " ")
+    text = _clean_chars(text).replace("\n", " ")
     text = unicodedata.normalize("NFC", text)
     return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
-def _clean_char(c: str) -> str:
-    if c == "\n":
-        return c
-    if c.isspace():
-        return " "
-    category = unicodedata.category(c)
-    if category in ("Cc", "Cs"):  # control characters, lone surrogates from bad decoding
-        return ""
-    return c
+def _clean_chars(text: str) -> str:
+    """Odd whitespace becomes a space; control characters and lone surrogates (from bad decoding) go."""
+    return _ODD_CHARS.sub(lambda m: " " if m.group().isspace() else "", text)
 
 
 def _tidy_whitespace(text: str) -> str:
@@ -107,7 +100,7 @@ def _is_glued(text: str, start: int, end: int, punct: str) -> bool:
         return False
     if _in_url_or_email(text, start, end):
         return False
-    word = _WORD_BEFORE.search(text, 0, start)
+    word = _WORD_BEFORE.search(text, max(0, start - 16), start)
     if word and word.group().lower().lstrip(".") in _ABBREVIATIONS:
         return False
     return True

@@ -214,15 +214,25 @@ class Ingestor:
         expected = sum(int(meta.get("n_chunks", 0)) for meta in records.values())
         removed = 0
         if self.store.count_chunks() != expected:
-            orphans = [
-                cid
-                for cid, article_id, index in self.store.chunk_index()
-                if article_id not in records or index >= int(records[article_id].get("n_chunks", 0))
-            ]
+            orphans, present = [], {}
+            for cid, article_id, index in self.store.chunk_index():
+                if article_id not in records or index >= int(records[article_id].get("n_chunks", 0)):
+                    orphans.append(cid)
+                else:
+                    present[article_id] = present.get(article_id, 0) + 1
             if orphans:
                 log.warning("Removing %d chunks left by an interrupted ingest.", len(orphans))
                 self.store.delete_chunks(orphans)
                 removed = len(orphans)
+            # A record whose chunks are gone (a delete or an update cut short): forget the article, so that
+            # the next ingest of its source stores it again instead of calling it unchanged.
+            incomplete = [aid for aid, meta in records.items() if present.get(aid, 0) < int(meta.get("n_chunks", 0))]
+            if incomplete:
+                log.warning("Forgetting %d articles whose chunks an interrupted run removed.", len(incomplete))
+                for article_id in incomplete:
+                    self.store.delete_article(article_id)
+                    del records[article_id]
+                removed += len(incomplete)
         reconcile_keyword_index(self.store, self.keyword, records)
         return removed
 

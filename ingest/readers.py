@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -42,12 +43,16 @@ __all__ = [
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".xml", ".rss", ".atom"}
 ITEM_TIME_LIMIT_S = 120  # parsing one item may take no longer (enforced where a timer signal is available)
 TITLE_MAX_CHARS = 120
+TRAFILATURA_MAX_CHARS = 5_000_000  # larger pages get the plain html.parser extraction
 
 # A feed starts with <rss>, <feed> or <rdf:RDF>, after any XML declaration, processing instructions,
 # comments and doctype.
-_FEED_START = re.compile(rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>\s*)*<(rss|feed|rdf:rdf)\b", re.I | re.S)
+_FEED_START = re.compile(
+    rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>\s*)*<(rss|feed|rdf:rdf)\b", re.I | re.S
+)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
 _YEAR = re.compile(r"\d{4}")
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _WESTERN = {"cp1252", "latin_1", "iso8859_15"}
 _TZINFOS = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600,
             "CDT": -5 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
@@ -56,6 +61,10 @@ _TZINFOS = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5 * 3600, "EDT": -4 * 3
 
 class ReadError(Exception):
     """An item could not be turned into articles; the message is the short reason shown to the user."""
+
+
+class _TooBig(Exception):
+    pass
 
 
 class _ItemTimeout(Exception):
@@ -194,9 +203,13 @@ def read_html(html: str, url: str, fallback_source: str) -> Article:
     meta = scan_html_metadata(html)
     doc = None
     try:
+        if len(html) > TRAFILATURA_MAX_CHARS:  # trafilatura needs ~1.5 s per MB; a plain text pass is enough
+            raise _TooBig
         import trafilatura
 
         doc = trafilatura.bare_extraction(html, url=url if url.startswith("http") else None, with_metadata=True)
+    except _TooBig:
+        logger.info("HTML page of %d characters: plain text extraction only: %s", len(html), url)
     except RecursionError:
         logger.warning("HTML too deeply nested for trafilatura: %s", url)
     except Exception:  # trafilatura/lxml fail in many ways on broken markup; the fallback below handles it
@@ -214,7 +227,7 @@ def read_html(html: str, url: str, fallback_source: str) -> Article:
     if clean_title and body.startswith(clean_title):  # extracted text often repeats the <h1>
         body = body[len(clean_title) :].lstrip()
     key = canonical or url
-    article = _article(key, title, body, source, key, published, author)
+    article = _article(key, title, body, source, key, published, author, normalized=True)
     if article is None:
         raise ReadError("no article text found")
     return article
@@ -290,8 +303,8 @@ def _read_jsonl(data: bytes, path: Path) -> list[LoadOutcome]:
             bad.append(LoadOutcome(item, [], error="no article text found"))
         else:
             good.append(article)
-    if not good:
-        return [LoadOutcome(str(path), [], error="no article text found"), *bad]
+    if not good:  # every line failed: the per-line reasons say it all
+        return bad or [LoadOutcome(str(path), [], error="no article text found")]
     return [LoadOutcome(str(path), good), *bad]
 
 
@@ -392,10 +405,10 @@ def decode_text(data: bytes) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise ReadError("invalid UTF-16 text") from None
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data:
         raise ReadError("not text (binary data)")
     sample = data[:65536]
-    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     if control > len(sample) * 0.05:
         raise ReadError("not text (binary data)")
     try:
@@ -411,8 +424,9 @@ def decode_text(data: bytes) -> str:
         ties = [m for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence]
         best = next((m for m in ties if _WESTERN & set(m.could_be_from_charset)), best)
         text = str(best)
-        printable = sum(1 for c in text if c.isprintable() or c in "\n\r\t")
-        if text and printable >= 0.98 * len(text):
+        sample = text[:200_000]
+        printable = sum(1 for c in sample if c.isprintable() or c in "\n\r\t")
+        if sample and printable >= 0.98 * len(sample):
             logger.info("decoded as %s after UTF-8 failed", best.encoding)
             return text
     raise ReadError(f"{utf8_error} and no other text encoding fits")
@@ -498,15 +512,23 @@ def _guard_many(item: str, read) -> list[LoadOutcome]:
 
 @contextlib.contextmanager
 def _time_limit(seconds: float):
-    """Raise TimeoutError in the main thread after `seconds`; elsewhere (no SIGALRM there) only size limits bound time."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+    """Raise _ItemTimeout after `seconds` (main thread only: elsewhere the size limits alone bound the time).
+
+    An outer timer (pytest-timeout, a caller's alarm) is kept: ours only runs when it would fire first, and
+    the outer one is re-armed with its remaining time afterwards.
+    """
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer_remaining, outer_interval = signal.getitimer(signal.ITIMER_REAL)
+    if outer_remaining and outer_remaining <= seconds:
         yield
         return
 
     def _expired(signum, frame):
         raise _ItemTimeout
 
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -514,11 +536,14 @@ def _time_limit(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_remaining:
+            left = max(outer_remaining - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
 
 
 def _article(key: str, title: str, text: str, source: str, url: str, published: datetime | None,
-             author: str | None) -> Article | None:  # fmt: skip
-    body = normalize_text(text)
+             author: str | None, *, normalized: bool = False) -> Article | None:  # fmt: skip
+    body = text if normalized else normalize_text(text)
     if not body:
         return None
     clean_title = normalize_title(title) or _first_sentence(body)

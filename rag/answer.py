@@ -30,6 +30,7 @@ REFUSAL = prompt("answer", "refusal")
 MIN_PASSAGE_CHARS = 300  # below this share of the budget a passage is dropped rather than cut
 HISTORY_TURNS = 3
 _TAG_RE = re.compile(r"</?\s*passage\b[^>]*>", re.IGNORECASE)
+_GLUED_RE = re.compile(r"(?<=[a-z0-9%)][.!?])(?=[A-Z][a-z])")  # "stage.Baidu" -> "stage. Baidu"
 
 
 # --- prompt building ---------------------------------------------------------------------------
@@ -80,7 +81,8 @@ def _attr(value: str) -> str:
 def format_passages(passages: Sequence[Passage], budget: int) -> dict[int, str]:
     """Numbered passage texts as shown to the model: {1: text, ...}, within budget characters."""
     texts = fit_passages(passages, budget)
-    return {i + 1: _TAG_RE.sub(" ", text) for i, text in enumerate(texts)}
+    # Glued sentences (common in scraped news) blur who did what for a small model: unglue them.
+    return {i + 1: _GLUED_RE.sub(" ", _TAG_RE.sub(" ", text)) for i, text in enumerate(texts)}
 
 
 def build_messages(question: str, passages: Sequence[Passage], shown: dict[int, str]) -> list[ChatMessage]:
@@ -113,7 +115,9 @@ def build_messages(question: str, passages: Sequence[Passage], shown: dict[int, 
 
 def refusal(question: str, reason: str, passages: Sequence[Passage] = (), **debug: Any) -> Answer:
     """The fixed refusal answer; reason is one of no_passages, low_relevance, model_declined, unsupported."""
-    return Answer(question=question, text=REFUSAL, refused=True, refusal_reason=reason, passages=list(passages), debug=debug)
+    return Answer(
+        question=question, text=REFUSAL, refused=True, refusal_reason=reason, passages=list(passages), debug=debug
+    )
 
 
 class Answerer:
@@ -137,7 +141,9 @@ class Answerer:
         if not passages:
             return refusal(question, "no_passages")
         if best_relevance is not None and best_relevance < self.settings.min_relevance:
-            log.info("Best relevance %.3f < %.3f: refusing without the LLM", best_relevance, self.settings.min_relevance)
+            log.info(
+                "Best relevance %.3f < %.3f: refusing without the LLM", best_relevance, self.settings.min_relevance
+            )
             return refusal(question, "low_relevance", passages, best_relevance=best_relevance)
         return None
 
@@ -152,7 +158,9 @@ class Answerer:
         raw = _call(lambda: self.llm.chat(messages).message.content or "")
         return self.finish(question, raw, passages, shown, time.perf_counter() - start)
 
-    def stream(self, question: str, passages: list[Passage], *, best_relevance: float | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, passages: list[Passage], *, best_relevance: float | None = None
+    ) -> Iterator[str | Answer]:
         """Raw text pieces as the model writes them, then the final cleaned Answer.
 
         Refusals decided before generation yield only the Answer. The streamed pieces are the
@@ -171,7 +179,9 @@ class Answerer:
             yield delta
         yield self.finish(question, "".join(pieces), passages, shown, time.perf_counter() - start)
 
-    def finish(self, question: str, raw: str, passages: Sequence[Passage], shown: dict[int, str], seconds: float) -> Answer:
+    def finish(
+        self, question: str, raw: str, passages: Sequence[Passage], shown: dict[int, str], seconds: float
+    ) -> Answer:
         """Citations cleaned, claims checked, sources renumbered: the Answer the user sees."""
         timings = {"generate": seconds}
         sentences = parse_answer(raw, shown.keys())
@@ -179,7 +189,11 @@ class Answerer:
         claims = [s for s in sentences if not is_decline(s.text)]
         if declines and not _substantive(claims):
             return _with_timings(refusal(question, "model_declined", passages, raw=raw), timings)
-        checker = ClaimChecker({n: passages[n - 1].text for n in shown}, self.embed)
+        checker = ClaimChecker(
+            {n: passages[n - 1].text for n in shown},
+            self.embed,
+            labels={n: f"{passages[n - 1].title} {passages[n - 1].source}" for n in shown},
+        )
         checked = checker.check(claims)
         debug = {"raw": raw, "dropped": checked.dropped}
         if not checked.kept:
@@ -190,7 +204,9 @@ class Answerer:
             for i, old in enumerate(order)
         ]
         log.debug("Answer kept %d sentences, dropped %d", len(checked.kept), len(checked.dropped))
-        return Answer(question=question, text=text, citations=citations, timings=timings, passages=list(passages), debug=debug)
+        return Answer(
+            question=question, text=text, citations=citations, timings=timings, passages=list(passages), debug=debug
+        )
 
     def condense(self, message: str, history: list[tuple[str, str]] | list[dict]) -> str:
         """Rewrite a follow-up ("and what about Baidu?") into a standalone question.
@@ -213,7 +229,9 @@ class Answerer:
             lines.append(f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}")
         messages = [
             ChatMessage(role="system", content=prompt("condense", "system")),
-            ChatMessage(role="user", content=prompt("condense", "user").format(history="\n".join(lines), message=message)),
+            ChatMessage(
+                role="user", content=prompt("condense", "user").format(history="\n".join(lines), message=message)
+            ),
         ]
         try:
             rewrite = _call(lambda: self.llm.chat(messages).message.content or "")
@@ -245,7 +263,9 @@ def _call(fn: Callable[[], str]) -> str:
     except ModelError:
         raise
     except Exception as e:
-        raise ModelError(f"The language model failed ({type(e).__name__}: {e}). Check the model server or NEWSRAG_LLM settings.") from e
+        raise ModelError(
+            f"The language model failed ({type(e).__name__}: {e}). Check the model server or NEWSRAG_LLM settings."
+        ) from e
 
 
 def _call_stream(fn: Callable[[], Any]) -> Iterator[str]:
@@ -258,7 +278,9 @@ def _call_stream(fn: Callable[[], Any]) -> Iterator[str]:
     except ModelError:
         raise
     except Exception as e:
-        raise ModelError(f"The language model failed ({type(e).__name__}: {e}). Check the model server or NEWSRAG_LLM settings.") from e
+        raise ModelError(
+            f"The language model failed ({type(e).__name__}: {e}). Check the model server or NEWSRAG_LLM settings."
+        ) from e
 
 
 # --- multi-turn helpers ------------------------------------------------------------------------

@@ -36,7 +36,7 @@ class NewsQA:
         self._embedder = embedder
         self._init_lock = threading.Lock()
         self._ingest_lock = threading.Lock()
-        self._keyword_checked_articles: int | None = None
+        self._keyword_checked_articles: int | str | None = None  # _index_version() when last in line
 
     # components, built on first use -------------------------------------
 
@@ -101,7 +101,7 @@ class NewsQA:
             sources = [sources]
         with self._ingest_lock:
             report = self.ingestor.ingest(sources, progress=progress)
-            self._keyword_checked_articles = self.store.count_articles()
+            self._keyword_checked_articles = self._index_version()
         return report
 
     def ensure_sample_corpus(self, progress=None):
@@ -122,7 +122,7 @@ class NewsQA:
             for article_id in ids:
                 self.store.delete_article(article_id)
             self.keyword.delete_articles(ids)
-            self._keyword_checked_articles = self.store.count_articles()
+            self._keyword_checked_articles = self._index_version()
         return ids
 
     # reading the index ---------------------------------------------------
@@ -169,15 +169,35 @@ class NewsQA:
 
     # questions ------------------------------------------------------------
 
+    def _index_version(self):
+        """What changes when another process changes the articles: their count in the embedded store; on a shared
+        server, where another instance may edit an article without changing the count, every record's hash."""
+        if not self.settings.chroma_url:
+            return self.store.count_articles()
+        import hashlib
+
+        records = self.store.article_records()
+        digest = hashlib.sha256()
+        for article_id in sorted(records):
+            digest.update(f"{article_id}:{records[article_id].get('content_hash', '')}\n".encode())
+        return digest.hexdigest()
+
     def _keyword_in_line(self) -> None:
         """Another process (a shared Chroma server) may have changed the articles: re-sync the keyword index."""
-        count = self.store.count_articles()
-        if count != self._keyword_checked_articles:
+        version = self._index_version()
+        if version == self._keyword_checked_articles:
+            return
+        # An ingest or delete running in this process keeps the keyword index in line itself: do not make the
+        # question wait for it (it may take minutes); the next question checks again.
+        if not self._ingest_lock.acquire(blocking=False):
+            return
+        try:
             from ingest.pipeline import reconcile_keyword_index
 
-            with self._ingest_lock:
-                reconcile_keyword_index(self.store, self.keyword)
-                self._keyword_checked_articles = count
+            reconcile_keyword_index(self.store, self.keyword)
+            self._keyword_checked_articles = version
+        finally:
+            self._ingest_lock.release()
 
     def retrieve(
         self, question: str, k: int = 5, sources=None, since: DateLike = None, until: DateLike = None, mode: str | None = None

@@ -142,7 +142,7 @@ def render_answer(sentences: list[CitedSentence]) -> tuple[str, list[int]]:
         if s.numbers:
             markers = "".join(f"[{new_number[n]}]" for n in s.numbers)
             m = re.search(r"[.!?]+[\"'”’)]*$", text)
-            text = f"{text[: m.start()]} {markers}{text[m.start():]}" if m else f"{text} {markers}"
+            text = f"{text[: m.start()]} {markers}{text[m.start() :]}" if m else f"{text} {markers}"
         parts.append(text)
     return " ".join(parts), order
 

@@ -133,6 +133,27 @@ def numbers_in(words: set[str]) -> set[str]:
     return {w for w in words if w.startswith("#")}
 
 
+_NAME_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’-]*")
+
+
+def names_in(sentence: str) -> set[str]:
+    """Stemmed capitalised words (Baidu, Broadcom, September, Hong Kong): claims must not swap them.
+
+    A sentence's first word counts only when it looks like a name anyway (OpenAI, H100), since
+    "Chips" or "Both" is capitalised just for starting the sentence.
+    """
+    text = sentence.lstrip(" \"'“‘(-*•")
+    out = set()
+    for m in _NAME_RE.finditer(text):
+        word = m.group(0)
+        if m.start() == 0 and not re.search(r"[A-Z0-9]", word[1:]):
+            continue
+        for tok in tokens(word):
+            if not _is_number(tok) and tok not in _STOPWORDS and tok not in _FILLER and len(tok) > 1:
+                out.add(stem(tok))
+    return out
+
+
 @dataclass
 class Support:
     """How well one passage supports one sentence."""
@@ -140,20 +161,20 @@ class Support:
     number: int
     lexical: float
     semantic: float | None
-    numbers_ok: bool
+    exact_ok: bool  # every number and name of the sentence is in the passage
     evidence: list[str]
 
     @property
     def supported(self) -> bool:
-        if not self.numbers_ok:
+        if not self.exact_ok:
             return False
         if self.lexical >= LEXICAL_SUPPORT:
             return True
         return self.semantic is not None and self.semantic >= SEMANTIC_SUPPORT and self.lexical >= SEMANTIC_MIN_LEXICAL
 
     @property
-    def strength(self) -> float:
-        return self.lexical + (self.semantic or 0.0)
+    def strength(self) -> tuple[float, float]:
+        return (self.lexical, self.semantic or 0.0)
 
 
 @dataclass
@@ -175,13 +196,19 @@ def _cosine(a: list[float], b: list[float]) -> float:
 class ClaimChecker:
     """Checks answer sentences against numbered passages (numbers as shown to the model)."""
 
-    def __init__(self, passages: Mapping[int, str], embed: Embed | None = None) -> None:
+    def __init__(
+        self, passages: Mapping[int, str], embed: Embed | None = None, labels: Mapping[int, str] | None = None
+    ) -> None:
+        """passages: number -> text; labels: number -> title and source, whose words also count as support."""
         self.passages = dict(passages)
         self.embed = embed
         self._sentences = {n: split_sentences(text) or [text] for n, text in self.passages.items()}
         self._sentence_words = {n: [content_words(s) for s in ss] for n, ss in self._sentences.items()}
         self._words = {n: set().union(*ws) if ws else set() for n, ws in self._sentence_words.items()}
+        for n, label in (labels or {}).items():
+            self._words.setdefault(n, set()).update(content_words(label))
         self._vectors: dict[int, list[list[float]]] | None = None
+        self._claim_vectors: dict[str, list[float]] = {}
 
     def _passage_vectors(self) -> dict[int, list[list[float]]]:
         if self._vectors is None:
@@ -193,22 +220,33 @@ class ClaimChecker:
                 self._vectors[n].append(v)
         return self._vectors
 
-    def support(self, sentence: str, number: int, vector: list[float] | None = None) -> Support:
-        """How passage `number` supports `sentence`, with the passage sentences that show it."""
+    def _claim_vector(self, sentence: str) -> list[float]:
+        if sentence not in self._claim_vectors:
+            assert self.embed is not None
+            self._claim_vectors[sentence] = self.embed([sentence])[0]
+        return self._claim_vectors[sentence]
+
+    def support(self, sentence: str, number: int) -> Support:
+        """How passage `number` supports `sentence`, with the passage sentences that show it.
+
+        Embeddings are computed only for borderline sentences (some words shared, not enough),
+        which keeps the check cheap for the usual near-verbatim answers of a small model.
+        """
         words = content_words(sentence)
         passage_words = self._words.get(number, set())
         if not words - numbers_in(words):
             # Only numbers or filler ("Based on the passages:"): nothing to check, never support.
             return Support(number, 0.0, None, False, [])
         lexical = len(words & passage_words) / len(words)
-        numbers_ok = numbers_in(words) <= passage_words
+        exact_ok = (numbers_in(words) | names_in(sentence)) <= passage_words
         semantic = None
-        scores = [len(words & sw) for sw in self._sentence_words.get(number, [])]
-        if vector is not None:
+        scores: list[float] = [len(words & sw) for sw in self._sentence_words.get(number, [])]
+        if self.embed is not None and exact_ok and SEMANTIC_MIN_LEXICAL <= lexical < LEXICAL_SUPPORT:
+            vector = self._claim_vector(sentence)
             sims = [_cosine(vector, v) for v in self._passage_vectors().get(number, [])]
             semantic = max(sims, default=0.0)
             scores = [s + sim for s, sim in zip(scores, sims, strict=True)]
-        return Support(number, lexical, semantic, numbers_ok, self._evidence(words, number, scores))
+        return Support(number, lexical, semantic, exact_ok, self._evidence(words, number, scores))
 
     def _evidence(self, words: set[str], number: int, scores: list[float]) -> list[str]:
         """The best passage sentence, plus another if it covers claim words the first misses."""
@@ -231,16 +269,14 @@ class ClaimChecker:
         union = set().union(*(self._words.get(n, set()) for n in numbers))
         if not words - numbers_in(words):
             return False
-        return numbers_in(words) <= union and len(words & union) / len(words) >= LEXICAL_SUPPORT
+        exact = numbers_in(words) | names_in(sentence)
+        return exact <= union and len(words & union) / len(words) >= LEXICAL_SUPPORT
 
     def check(self, sentences: list[CitedSentence]) -> CheckResult:
         """Keep supported sentences, fix their citations, collect evidence; drop the rest."""
         result = CheckResult()
-        vectors: list[list[float] | None] = [None] * len(sentences)
-        if self.embed is not None and sentences:
-            vectors = list(self.embed([s.text for s in sentences]))
-        for sentence, vector in zip(sentences, vectors, strict=True):
-            supports = {n: self.support(sentence.text, n, vector) for n in self.passages}
+        for sentence in sentences:
+            supports = {n: self.support(sentence.text, n) for n in self.passages}
             cited_ok = [n for n in sentence.numbers if n in supports and supports[n].supported]
             if cited_ok:
                 numbers = cited_ok

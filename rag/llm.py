@@ -126,7 +126,9 @@ def _assemble(parts: list[Path], target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".partial", dir=target.parent)
     except OSError as e:
-        raise ModelError(f"Cannot write the model to {target.parent} ({e}); set NEWSRAG_DATA_DIR to a writable folder.") from e
+        raise ModelError(
+            f"Cannot write the model to {target.parent} ({e}); set NEWSRAG_DATA_DIR to a writable folder."
+        ) from e
     tmp = Path(tmp_name)
     digest = hashlib.sha256()
     size = 0
@@ -184,7 +186,9 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.
             try:
                 from llama_cpp import Llama
             except ImportError as e:
-                raise ModelError("llama-cpp-python is not installed: run `make setup` (it compiles for ~10 minutes).") from e
+                raise ModelError(
+                    "llama-cpp-python is not installed: run `make setup` (it compiles for ~10 minutes)."
+                ) from e
             log.info("Loading %s (n_ctx=%d, threads=%d)", path.name, n_ctx, n_threads)
             try:
                 model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
@@ -292,7 +296,9 @@ def _llama_cpp_class() -> type:
         def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
             if self.chatml:
                 prompt = self.messages_to_prompt(messages)
-                return stream_completion_response_to_chat_response(self.stream_complete(prompt, formatted=True, **kwargs))
+                return stream_completion_response_to_chat_response(
+                    self.stream_complete(prompt, formatted=True, **kwargs)
+                )
 
             def gen() -> ChatResponseGen:
                 text = ""
@@ -361,9 +367,13 @@ def _openai_like(settings: Settings) -> LLM:
     try:
         from llama_index.llms.openai_like import OpenAILike
     except ImportError as e:
-        raise ModelError("The openai backend needs llama-index-llms-openai-like: pip install llama-index-llms-openai-like") from e
+        raise ModelError(
+            "The openai backend needs llama-index-llms-openai-like: pip install llama-index-llms-openai-like"
+        ) from e
     if not settings.llm_base_url:
-        raise ModelError("Set NEWSRAG_LLM_BASE_URL to the server's OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.")
+        raise ModelError(
+            "Set NEWSRAG_LLM_BASE_URL to the server's OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1."
+        )
     if not settings.llm_model:
         raise ModelError("Set NEWSRAG_LLM_MODEL to the model name the server expects.")
     return OpenAILike(

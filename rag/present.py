@@ -87,6 +87,13 @@ def parse_day(text: str | None, field: str) -> date | None:
     raise ValueError(f"{field}: {text!r} is not a date. Write it as YYYY-MM-DD, e.g. 2024-08-30, or leave it empty.")
 
 
+def file_size(n_bytes: int) -> str:
+    """'19.5 KB', '25.3 MB': sizes people can compare with the upload limit."""
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes / 1024:.1f} KB"
+    return f"{n_bytes / 1024 / 1024:.1f} MB"
+
+
 def _passage_title(passage: Passage) -> str:
     return passage.title.strip() or "Untitled article"
 
@@ -108,9 +115,13 @@ def _find(text: str, sentence: str) -> tuple[int, int] | None:
     return (m.start(), m.end()) if m else None
 
 
+def _spans(text: str, evidence: Iterable[str]) -> list[tuple[int, int]]:
+    return sorted(s for s in (_find(text, e) for e in evidence) if s)
+
+
 def highlight(text: str, evidence: Iterable[str]) -> str:
     """The passage escaped, with each evidence sentence found in it wrapped in <mark>."""
-    spans = sorted(s for s in (_find(text, e) for e in evidence) if s)
+    spans = _spans(text, evidence)
     merged: list[list[int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -124,6 +135,45 @@ def highlight(text: str, evidence: Iterable[str]) -> str:
         pos = end
     out.append(esc(text[pos:]))
     return "".join(out)
+
+
+EXCERPT_CHARS = 700  # longer passages show the evidence with some context, the rest on request
+CONTEXT_CHARS = 220
+
+
+def excerpt(text: str, evidence: Sequence[str]) -> str:
+    """A long passage cut to its evidence plus a sentence or so around it ("…" where cut), highlighted."""
+    spans = _spans(text, evidence)
+    if len(text) <= EXCERPT_CHARS or not spans:
+        return highlight(text, evidence)
+    start, end = _start_before(text, spans[0][0]), _end_after(text, max(e for _, e in spans))
+    before = "… " if start > 0 else ""
+    after = " …" if end < len(text) else ""
+    return f"{before}{highlight(text[start:end].strip(), evidence)}{after}"
+
+
+def _start_before(text: str, pos: int) -> int:
+    """Where to start showing text before pos: a sentence start within reach, else a word start."""
+    lo = pos - CONTEXT_CHARS
+    if lo <= 0:
+        return 0
+    ends = list(re.finditer(r"[.!?][\"'”’)]*\s+", text[lo:pos]))
+    if len(ends) >= 2:  # keep the sentence before the evidence whole
+        return lo + ends[-2].end()
+    space = text.find(" ", lo)
+    return space + 1 if 0 <= space < pos else pos
+
+
+def _end_after(text: str, pos: int) -> int:
+    """Where to stop showing text after pos: the end of the next sentence within reach, else a word end."""
+    hi = pos + CONTEXT_CHARS
+    if hi >= len(text):
+        return len(text)
+    m = re.search(r"[.!?][\"'”’)]*(?=\s|$)", text[pos + 1 : hi])
+    if m:
+        return pos + 1 + m.end()
+    space = text.rfind(" ", pos, hi)
+    return space if space > pos else hi
 
 
 # --- chat messages -----------------------------------------------------------------------------
@@ -173,7 +223,7 @@ def answer_message(answer: Answer, turn: int = 0) -> str:
         f" <small>— {esc(c.passage.source)}, {esc(format_date(c.passage.published))}</small></li>"
         for c in answer.citations
     )
-    return f'<div class="nr-answer">{body}</div><ol class="nr-footnotes">{items}</ol>'
+    return f'<div class="nr-answer">{body}</div><ul class="nr-footnotes">{items}</ul>'
 
 
 def streaming_message(partial: str) -> str:
@@ -209,9 +259,16 @@ def _card(citation: Citation, turn: int) -> str:
         f'<div class="nr-meta">{esc(p.source or "unknown source")} · {esc(format_date(p.published))}'
         f" · relevance {p.score:.2f}</div>"
         f"{url_line}"
-        f'<div class="nr-passage">{highlight(p.text, citation.evidence)}</div>'
+        f'<div class="nr-passage">{excerpt(p.text, citation.evidence)}</div>'
+        f"{_whole_passage(p.text, citation.evidence)}"
         "</div>"
     )
+
+
+def _whole_passage(text: str, evidence: Sequence[str]) -> str:
+    if len(text) <= EXCERPT_CHARS or not _spans(text, evidence):
+        return ""
+    return f'<details class="nr-whole"><summary>Whole passage</summary><div class="nr-passage">{highlight(text, evidence)}</div></details>'
 
 
 def _retrieved_list(passages: Sequence[Passage], summary: str) -> str:
@@ -236,7 +293,7 @@ def sources_html(answer: Answer | None, turn: int = 0) -> str:
         return SOURCES_PLACEHOLDER
     head = f'<div class="nr-sources-for">Sources for: <q>{esc(answer.question)}</q>'
     if answer.standalone_question:
-        head += f'<br><small>searched as: <q>{esc(answer.standalone_question)}</q></small>'
+        head += f"<br><small>searched as: <q>{esc(answer.standalone_question)}</q></small>"
     head += "</div>"
     if answer.refused:
         why = {
@@ -265,8 +322,9 @@ def status_line(stats: Mapping[str, Any], note: str = "") -> str:
         text = "The index is empty: add articles on the Add news tab."
     else:
         span = ""
+        earliest, latest = format_date(stats.get("earliest")), format_date(stats.get("latest"))
         if stats.get("earliest"):
-            span = f", {format_date(stats['earliest'])} – {format_date(stats['latest'])}"
+            span = f", {earliest}" if earliest == latest else f", {earliest} – {latest}"
         text = (
             f"{stats['articles']} articles · {stats.get('chunks', 0)} passages · "
             f"{len(stats.get('sources') or {})} sources{span}"
@@ -334,11 +392,15 @@ def article_html(row: Mapping[str, Any] | None, text: str) -> str:
         '<div class="nr-article">'
         f'<h3 class="nr-article-title">{esc(row.get("title") or "Untitled article")}</h3>'
         f'<div class="nr-meta">{esc(row.get("source") or "unknown source")} · {esc(when)} · '
-        f"{esc(row.get('n_chunks') or 0)} passages</div>"
+        f"{esc(_plural(row.get('n_chunks') or 0, 'passage'))}</div>"
         f'<div class="nr-url">{url_html}</div>'
         f'<div class="nr-article-text">{esc(text)}</div>'
         "</div>"
     )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _items(title: str, items: Sequence[str]) -> str:
@@ -367,7 +429,7 @@ def report_html(report: Any, rejected: Sequence[tuple[str, str]] = ()) -> str:
     summary = ", ".join(f"{n} {label}" for label, n in counts)
     parts = [
         f'<div class="nr-report {verdict}"><strong>{esc(summary)}</strong>'
-        f" <small>({esc(report.chunks_added)} passages embedded in {report.seconds:.1f} s)</small>"
+        f" <small>({_plural(report.chunks_added, 'passage')} embedded in {report.seconds:.1f} s)</small>"
     ]
     if failed:
         lis = "".join(f"<li><strong>{esc(item)}</strong>: {esc(reason)}</li>" for item, reason in failed)

@@ -104,18 +104,25 @@ class HybridRetriever:
         if RECENCY_WORDS.search(question):
             self._prefer_recent(fused, found)
 
-        passages: list[Passage] = []
+        ranked = sorted(fused, key=fused.get, reverse=True)
+        chosen = self._diverse_top(ranked, found, k)
+        return [to_passage(cid, *found[cid]) for cid in chosen]
+
+    @staticmethod
+    def _diverse_top(ranked: list[str], found: dict[str, tuple[str, dict, float]], k: int) -> list[str]:
+        """The top k, at most MAX_PER_ARTICLE from one article while others are left; then filled up in rank order."""
+        chosen: list[str] = []
         per_article: dict[str, int] = {}
-        for cid in sorted(fused, key=fused.get, reverse=True):
-            text, meta, similarity = found[cid]
-            article_id = meta.get("article_id", "")
-            if per_article.get(article_id, 0) >= MAX_PER_ARTICLE:
-                continue
-            per_article[article_id] = per_article.get(article_id, 0) + 1
-            passages.append(to_passage(cid, text, meta, similarity))
-            if len(passages) == k:
-                break
-        return passages
+        for cid in ranked:
+            article_id = found[cid][1].get("article_id", "")
+            if per_article.get(article_id, 0) < MAX_PER_ARTICLE:
+                per_article[article_id] = per_article.get(article_id, 0) + 1
+                chosen.append(cid)
+                if len(chosen) == k:
+                    return chosen
+        picked = set(chosen)
+        chosen += [cid for cid in ranked if cid not in picked][: k - len(chosen)]
+        return sorted(chosen, key=ranked.index)
 
     @staticmethod
     def _prefer_recent(fused: dict[str, float], found: dict[str, tuple[str, dict, float]]) -> None:

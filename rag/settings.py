@@ -8,7 +8,7 @@ from typing import Literal
 
 import os
 
-from pydantic import Field, model_validator
+from pydantic import Field, model_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         # OpenAI clients conventionally read OPENAI_API_KEY; honour it here, the one place env is read.
         if self.llm_api_key is None and os.environ.get("OPENAI_API_KEY"):
             self.llm_api_key = os.environ["OPENAI_API_KEY"]
+        return self
+
+    @model_validator(mode="after")
+    def _check_chunking(self) -> Settings:
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be at least 0 and smaller than chunk_tokens ({self.chunk_tokens})"
+            )
         return self
 
     @property

@@ -76,7 +76,9 @@ class ScriptedLLM(CustomLLM):
         return gen()
 
 
-def passage(text: str, n: int = 1, *, title: str | None = None, source: str = "example.com", score: float = 0.8) -> Passage:
+def passage(
+    text: str, n: int = 1, *, title: str | None = None, source: str = "example.com", score: float = 0.8
+) -> Passage:
     """A Passage with plausible metadata; n makes ids and titles distinct."""
     return Passage(
         text=text,

@@ -22,7 +22,9 @@ def make(settings, *replies: str, embed=None) -> tuple[Answerer, ScriptedLLM]:
 
 
 def test_cited_answer_renumbers_sources_and_lists_only_cited_ones(settings):
-    answerer, llm = make(settings, "Baidu trains Ernie on its Kunlun P800 chips [2]. OpenAI and Broadcom develop AI chips [3].")
+    answerer, llm = make(
+        settings, "Baidu trains Ernie on its Kunlun P800 chips [2]. OpenAI and Broadcom develop AI chips [3]."
+    )
     answer = answerer.answer("Which chips does Baidu use?", DOCS)
     assert answer.text == "Baidu trains Ernie on its Kunlun P800 chips [1]. OpenAI and Broadcom develop AI chips [2]."
     assert [c.number for c in answer.citations] == [1, 2]
@@ -111,7 +113,12 @@ def test_relevance_above_the_cutoff_calls_the_llm(settings):
 def test_model_declining_gives_the_fixed_refusal(settings, reply):
     answerer, _ = make(settings, reply)
     answer = answerer.answer("What did Apple announce about the iPhone 17 battery?", DOCS)
-    assert (answer.refused, answer.text, answer.refusal_reason, answer.citations) == (True, REFUSAL, "model_declined", [])
+    assert (answer.refused, answer.text, answer.refusal_reason, answer.citations) == (
+        True,
+        REFUSAL,
+        "model_declined",
+        [],
+    )
 
 
 def test_answer_with_no_supported_sentence_is_refused_as_unsupported(settings):
@@ -230,7 +237,10 @@ def test_gradio_message_history_is_understood(settings):
         {"role": "assistant", "content": [{"type": "text", "text": "They will develop AI chips [1]."}]},
     ]
     answerer, llm = make(settings, "When did OpenAI and Broadcom announce their AI chips?")
-    assert answerer.condense("When did they announce it?", history) == "When did OpenAI and Broadcom announce their AI chips?"
+    assert (
+        answerer.condense("When did they announce it?", history)
+        == "When did OpenAI and Broadcom announce their AI chips?"
+    )
     assert "What did OpenAI announce with Broadcom?" in llm.prompts[0]
 
 
@@ -240,3 +250,9 @@ def test_bad_rewrite_falls_back_to_message_plus_last_question(settings, bad):
     assert answerer.condense("and what about Baidu?", HISTORY) == (
         "and what about Baidu? Which companies moved AI training to their own chips?"
     )
+
+
+def test_glued_sentences_are_separated_in_the_prompt(settings):
+    answerer, llm = make(settings, "Sales rose 6% [1].")
+    answerer.answer("How much did sales rise?", passages("Sales rose 6%.Sources said Baidu gained.In late August it fell."))
+    assert "Sales rose 6%. Sources said Baidu gained. In late August it fell." in llm.prompts[0]

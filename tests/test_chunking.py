@@ -26,7 +26,7 @@ def test_count_tokens_counts_words_and_punctuation() -> None:
 
 
 def test_split_sentences_respects_abbreviations_and_initials() -> None:
-    text = "Dr. Smith met J. K. Rowling in the U.S. yesterday. She said: \"Great!\" Then they left.\nNew line here"
+    text = 'Dr. Smith met J. K. Rowling in the U.S. yesterday. She said: "Great!" Then they left.\nNew line here'
     assert _sentences(text) == [
         "Dr. Smith met J. K. Rowling in the U.S. yesterday.",
         'She said: "Great!"',
@@ -64,7 +64,7 @@ def test_seed_article_chunks_are_whole_sentences_with_overlap() -> None:
         assert text[chunk.start : chunk.end] == chunk.text
         assert chunk.start in starts and chunk.end in ends  # never cut mid-sentence
         assert count_tokens(chunk.text) <= 120
-    overlapping = sum(1 for a, b in zip(chunks, chunks[1:]) if b.start < a.end)
+    overlapping = sum(1 for a, b in zip(chunks, chunks[1:], strict=False) if b.start < a.end)
     assert overlapping >= len(chunks) // 2
     assert [c.index for c in chunks] == list(range(len(chunks)))
 
@@ -72,7 +72,7 @@ def test_seed_article_chunks_are_whole_sentences_with_overlap() -> None:
 def test_no_overlap_when_overlap_is_zero() -> None:
     text = " ".join(f"Sentence number {i} is here." for i in range(60))
     chunks = chunk_text(text, chunk_tokens=30, overlap_tokens=0)
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.start > a.end
     assert " ".join(c.text for c in chunks) == text
 

@@ -12,7 +12,11 @@ VALID = {1, 2, 3, 4}
 CASES = [
     ("Alibaba uses its own chips [1].", "Alibaba uses its own chips [1].", [1]),
     # renumbered in order of first citation; only cited passages listed
-    ("Baidu uses Kunlun [3]. Alibaba uses Dharma chips [1].", "Baidu uses Kunlun [1]. Alibaba uses Dharma chips [2].", [3, 1]),
+    (
+        "Baidu uses Kunlun [3]. Alibaba uses Dharma chips [1].",
+        "Baidu uses Kunlun [1]. Alibaba uses Dharma chips [2].",
+        [3, 1],
+    ),
     # lists and ranges
     ("Both moved training in-house [1, 3].", "Both moved training in-house [1][2].", [1, 3]),
     ("Both moved training in-house [2-4].", "Both moved training in-house [1][2][3].", [2, 3, 4]),
@@ -74,4 +78,7 @@ def test_glued_sentences_and_abbreviations_split_correctly():
 
 
 def test_decimal_numbers_are_not_sentence_breaks():
-    assert split_sentences("It costs $2.5 billion. Version 3.1 shipped.") == ["It costs $2.5 billion.", "Version 3.1 shipped."]
+    assert split_sentences("It costs $2.5 billion. Version 3.1 shipped.") == [
+        "It costs $2.5 billion.",
+        "Version 3.1 shipped.",
+    ]

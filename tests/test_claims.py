@@ -20,7 +20,9 @@ def check(*sentences: tuple[str, list[int]], embed=None):
 
 def test_supported_sentence_keeps_its_citation_and_evidence():
     result = check(("Baidu is training its Ernie model on Kunlun P800 chips.", [2]))
-    assert [(s.text, s.numbers) for s in result.kept] == [("Baidu is training its Ernie model on Kunlun P800 chips.", [2])]
+    assert [(s.text, s.numbers) for s in result.kept] == [
+        ("Baidu is training its Ernie model on Kunlun P800 chips.", [2])
+    ]
     assert result.evidence[2] == ["Baidu is testing its Kunlun P800 chips to train its Ernie model."]
     assert result.dropped == []
 
@@ -60,7 +62,10 @@ def test_sentence_combining_two_cited_passages_is_kept():
 
 
 def test_filler_alone_is_not_support_but_filler_around_a_fact_is_fine():
-    result = check(("Based on the passages provided, here is the answer.", [1]), ("According to the passages, Baidu rose more than 6%.", [1]))
+    result = check(
+        ("Based on the passages provided, here is the answer.", [1]),
+        ("According to the passages, Baidu rose more than 6%.", [1]),
+    )
     assert [s.text for s in result.kept] == ["According to the passages, Baidu rose more than 6%."]
     assert content_words("Based on the information in the passages:") == set()
 
@@ -92,3 +97,33 @@ def test_decline_sentences_are_recognised():
     assert is_decline("I cannot answer that from the passages.")
     assert not is_decline("Baidu did not say when the P800 would ship.")
     assert not is_decline("Alibaba's shares rose close to 7%.")
+
+
+def test_embedder_is_only_asked_about_borderline_sentences():
+    calls: list[list[str]] = []
+
+    def recording(texts):
+        calls.append(texts)
+        return topic_embed(texts)
+
+    check(("Baidu is testing its Kunlun P800 chips to train its Ernie model.", [2]), embed=recording)
+    check(("Apple's iPhone battery lasts two days.", [1]), embed=recording)
+    assert calls == []  # clearly supported or clearly not: no embedding needed
+    check(("Baidu's Kunlun processors power Ernie's learning.", [2]), embed=recording)
+    assert calls
+
+
+def test_names_must_appear_in_the_cited_passage():
+    # Shares most words with passage 1 but names a place the passage never mentions.
+    result = check(("Baidu's shares rose close to 7% in Shenzhen.", [1]))
+    assert result.kept == []
+    # Generic words alone ("develop", "AI", "chips") do not make passage 2 a source for Broadcom.
+    result = check(("OpenAI is developing its own AI chips with Broadcom.", [2, 3]))
+    assert result.kept[0].numbers == [3]
+
+
+def test_title_and_source_words_count_as_support_but_not_as_evidence():
+    checker = ClaimChecker(PASSAGES, labels={2: "Hawk Insight: Baidu bets on Kunlun"})
+    result = checker.check([CitedSentence("Hawk Insight reports Baidu is testing Kunlun P800 chips.", [2])])
+    assert result.kept[0].numbers == [2]
+    assert all("Hawk" not in e for e in result.evidence[2])

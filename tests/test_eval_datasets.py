@@ -80,7 +80,18 @@ def test_bbc_tech_questions_are_paraphrased_not_copied(corpora):
 
 def test_unanswerable_key_terms_are_absent_from_the_corpus(corpora):
     """The unanswerable questions name things no article mentions, so no article can answer them."""
-    key_terms = ["Keyhole", "iPod nano", "YouTube", "Game Boy Micro", "Friendster", "Wikipedia", "K750", "Google Maps", "Xbox 360", "MySpace"]
+    key_terms = [
+        "Keyhole",
+        "iPod nano",
+        "YouTube",
+        "Game Boy Micro",
+        "Friendster",
+        "Wikipedia",
+        "K750",
+        "Google Maps",
+        "Xbox 360",
+        "MySpace",
+    ]
     texts = [p.read_text(encoding="utf-8", errors="replace").lower() for p in (corpora / "bbc-news").glob("*/*.txt")]
     questions = " ".join(q.question.lower() for q in load_dataset("bbc-tech") if q.type == "unanswerable")
     for term in key_terms:

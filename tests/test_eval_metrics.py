@@ -87,6 +87,9 @@ def test_multi_article_hit_needs_one_gold_and_all_gold_needs_both():
 
 def test_single_gold_has_no_all_gold_score():
     assert "all_gold@5" not in retrieval_scores(["gold"], ["gold"])
+    # a single-article question whose story ran twice: either copy is a hit, all_gold is not asked for
+    assert "all_gold@5" not in retrieval_scores(["copy", "x"], ["story", "copy"], all_gold=False)
+    assert retrieval_scores(["copy", "x"], ["story", "copy"], all_gold=False)["hit@1"] == 1.0
 
 
 def test_retrieval_of_a_question_without_gold_is_an_error():
@@ -198,9 +201,34 @@ def test_latency_stats_per_stage_ignore_missing_stages():
 
 def test_summary_per_type_and_overall():
     scores = [
-        QuestionScore("s1", "single", retrieval={"hit@1": 1.0, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": 1.0}, refused=False, match=True, f1=1.0, citation=1.0, timings={"total": 1.0}),
-        QuestionScore("s2", "single", retrieval={"hit@1": 0.0, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": 0.5}, refused=True, match=False, f1=0.0, timings={"total": 3.0}),
-        QuestionScore("m1", "multi", retrieval={"hit@1": 1.0, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": 1.0, "all_gold@5": 0.0, "all_gold@10": 1.0}, refused=False, match=True, f1=0.5, citation=0.5),
+        QuestionScore(
+            "s1",
+            "single",
+            retrieval={"hit@1": 1.0, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": 1.0},
+            refused=False,
+            match=True,
+            f1=1.0,
+            citation=1.0,
+            timings={"total": 1.0},
+        ),
+        QuestionScore(
+            "s2",
+            "single",
+            retrieval={"hit@1": 0.0, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": 0.5},
+            refused=True,
+            match=False,
+            f1=0.0,
+            timings={"total": 3.0},
+        ),
+        QuestionScore(
+            "m1",
+            "multi",
+            retrieval={"hit@1": 1.0, "hit@5": 1.0, "hit@10": 1.0, "mrr@10": 1.0, "all_gold@5": 0.0, "all_gold@10": 1.0},
+            refused=False,
+            match=True,
+            f1=0.5,
+            citation=0.5,
+        ),
         QuestionScore("u1", "unanswerable", refused=True),
         QuestionScore("u2", "unanswerable", refused=False),
         QuestionScore("s3", "single", error="LLM crashed"),

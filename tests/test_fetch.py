@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import fetch
 from ingest.fetch import FetchError, fetch_url
 from ingest.readers import load_sources
 from rag.settings import Settings
@@ -72,7 +76,11 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/feed-as-xml":
             self.send(200, FEED, "text/xml")
         elif path == "/data.json":
-            self.send(200, b'{"articles": [{"title": "J", "text": "Json body.", "url": "https://j.example/1"}]}', "application/json")
+            self.send(
+                200,
+                b'{"articles": [{"title": "J", "text": "Json body.", "url": "https://j.example/1"}]}',
+                "application/json",
+            )
         elif path == "/plain":
             self.send(200, b"Plain headline\n\nPlain body text.", "text/plain")
         elif path == "/huge":
@@ -90,10 +98,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send(404, b"not here")
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # clients that hang up early are expected here
+        pass
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
+    httpd = QuietServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -177,7 +191,9 @@ def test_http_errors_are_reported(server: str, allowed: Settings) -> None:
 def test_host_with_any_private_address_is_refused(monkeypatch: pytest.MonkeyPatch, allowed: Settings) -> None:
     def fake_getaddrinfo(host, port, *args, **kwargs):
         addresses = {"rebind.test": ["93.184.216.34", "127.0.0.1"], "v6.test": ["::ffff:192.168.1.5"]}[host]
-        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses
+        ]
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
     with pytest.raises(FetchError, match=r"rebind\.test.*127\.0\.0\.1"):
@@ -191,7 +207,10 @@ def test_ingesting_a_feed_url_gives_one_article_per_entry(server: str, allowed: 
     assert outcome.error is None
     first, second = outcome.articles
     assert (first.title, first.url, first.key, first.source) == (
-        "First entry", "https://news.example.com/1", "https://news.example.com/1", "Loop Feed"
+        "First entry",
+        "https://news.example.com/1",
+        "https://news.example.com/1",
+        "Loop Feed",
     )
     assert first.published == datetime(2005, 2, 15, 9, 0, tzinfo=UTC)
     assert (second.url, second.published) == ("https://news.example.com/2", datetime(2005, 2, 16, 8, 0, tzinfo=UTC))
@@ -207,7 +226,9 @@ def test_ingesting_urls_of_each_content_type(server: str, allowed: Settings) -> 
     assert len(feed.articles) == 2
     assert data.articles[0].key == "https://j.example/1"
     assert (plain.articles[0].title, plain.articles[0].text, plain.articles[0].source) == (
-        "Plain headline", "Plain body text.", "127.0.0.1"
+        "Plain headline",
+        "Plain body text.",
+        "127.0.0.1",
     )
 
 
@@ -219,3 +240,37 @@ def test_refused_url_is_a_failed_item_and_the_batch_goes_on(server: str, tmp_pat
     refused, ok = list(load_sources([f"{server}/page.html", good], settings))
     assert refused.item == f"{server}/page.html" and "private or local" in refused.error
     assert ok.articles[0].title == "Title"
+
+
+@pytest.fixture
+def https_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl command not available to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    httpd = QuietServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1], cert
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_https_verifies_the_certificate_against_the_host_name(
+    https_server: tuple[int, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, cert = https_server
+    settings = Settings(data_dir=tmp_path, allow_hosts=["localhost", "127.0.0.1"], fetch_timeout=5)
+    with pytest.raises(FetchError, match="TLS error.*CERTIFICATE_VERIFY_FAILED"):  # self-signed: untrusted
+        fetch_url(f"https://localhost:{port}/plain", settings)
+    monkeypatch.setattr(fetch, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+    content, _, _ = fetch_url(f"https://localhost:{port}/plain", settings)
+    assert content == b"Plain headline\n\nPlain body text."
+    with pytest.raises(FetchError, match="TLS error"):  # trusted cert, but it names localhost, not the address
+        fetch_url(f"https://127.0.0.1:{port}/plain", settings)

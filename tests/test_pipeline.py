@@ -170,3 +170,12 @@ def test_index_built_with_another_embedder_is_refused(qa, corpus, settings):
     other = NewsQA(settings=settings.model_copy(update={"embed_model": "some-other-model"}), embedder=type(qa.embedder)(model_name="other"))
     with pytest.raises(StoreError, match="embedding model"):
         other.stats()
+
+
+def test_a_single_long_article_still_fills_k_passages(qa, tmp_path):
+    body = " ".join(f"Paragraph {n} says the Zorblax battery lasts {n} hours in test number {n}." for n in range(300))
+    write_article(tmp_path / "one", "Zorblax battery review", body)
+    qa.ingest([tmp_path / "one"])
+    assert qa.stats()["chunks"] > 5
+    passages = qa.retrieve("How long does the Zorblax battery last?", k=5)
+    assert len(passages) == 5 and len({p.chunk_id for p in passages}) == 5

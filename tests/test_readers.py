@@ -8,17 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from ingest.readers import SUPPORTED, load_sources, parse_date, read_text_file
 from rag.settings import Settings
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 TECH = CORPORA / "bbc-news" / "tech"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
 
 
 def bbc(name: str = "2d-metal-slug-offers-retro-fun.txt") -> tuple[str, list[str]]:
@@ -140,7 +138,9 @@ def test_html_with_metadata_canonical_date_author(tmp_path: Path, settings: Sett
 
 def test_html_without_metadata_uses_file_uri_folder_and_json_ld(tmp_path: Path, settings: Settings) -> None:
     title, paragraphs = bbc("a-decade-of-good-website-design.txt")
-    head = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2005-03-01T10:00:00Z"}</script>'
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2005-03-01T10:00:00Z"}</script>'
+    )
     path = write(tmp_path / "pages" / "page.htm", html_page(title, paragraphs, head))
     [article] = load_one(path, settings).articles
     assert article.key == path.resolve().as_uri()
@@ -167,7 +167,9 @@ def test_malformed_html_still_gives_text(tmp_path: Path, settings: Settings) -> 
 
 
 def test_html_without_text_is_an_error(tmp_path: Path, settings: Settings) -> None:
-    outcome = load_one(write(tmp_path / "e.html", "<html><head><script>x=1</script></head><body> </body></html>"), settings)
+    outcome = load_one(
+        write(tmp_path / "e.html", "<html><head><script>x=1</script></head><body> </body></html>"), settings
+    )
     assert outcome.error == "no article text found"
 
 
@@ -184,7 +186,9 @@ def test_json_object_list_and_wrapped(tmp_path: Path, settings: Settings) -> Non
         "author": {"name": "Sam Roe"},
     }
     one = load_one(write(tmp_path / "one.json", json.dumps(record)), settings).articles
-    many = load_one(write(tmp_path / "many.json", json.dumps([record, {"text": "No title. Second sentence."}])), settings)
+    many = load_one(
+        write(tmp_path / "many.json", json.dumps([record, {"text": "No title. Second sentence."}])), settings
+    )
     wrapped = load_one(write(tmp_path / "feed.json", json.dumps({"items": [record]})), settings).articles
     [article] = one
     assert article.key == article.url == "https://news.example.com/chip-deal"
@@ -230,7 +234,9 @@ def test_truncated_json_names_the_line(tmp_path: Path, settings: Settings) -> No
 
 
 def rss(entries: list[str], title: str = "Tech Feed") -> str:
-    return f'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>{title}</title>{"".join(entries)}</channel></rss>'
+    return (
+        f'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>{title}</title>{"".join(entries)}</channel></rss>'
+    )
 
 
 def test_rss_entries_with_odd_dates_and_no_link(tmp_path: Path, settings: Settings) -> None:
@@ -267,7 +273,12 @@ def test_atom_feed_with_time_zone(tmp_path: Path, settings: Settings) -> None:
         "</feed>"
     )
     [article] = load_one(write(tmp_path / "news.atom", atom), settings).articles
-    assert (article.title, article.text, article.source, article.url) == ("A1", "Body one.", "Atom News", "https://a.example/1")
+    assert (article.title, article.text, article.source, article.url) == (
+        "A1",
+        "Body one.",
+        "Atom News",
+        "https://a.example/1",
+    )
     assert article.published == datetime(2005, 2, 14, 0, 30, tzinfo=UTC)
 
 
@@ -283,7 +294,9 @@ def test_xml_that_is_not_a_feed(tmp_path: Path, settings: Settings) -> None:
 
 def test_xml_entity_bomb_is_refused_quickly(tmp_path: Path, settings: Settings) -> None:
     bomb = '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
-    bomb += "".join(f' <!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">\n' for i in range(1, 10))
+    bomb += "".join(
+        f' <!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">\n' for i in range(1, 10)
+    )
     bomb += ']>\n<rss version="2.0"><channel><title>&lol9;</title><item><title>x</title><description>&lol9;</description></item></channel></rss>'
     started = time.monotonic()
     outcome = load_one(write(tmp_path / "bomb.rss", bomb), settings)
@@ -365,6 +378,25 @@ def test_file_disappearing_mid_batch(tmp_path: Path, settings: Settings) -> None
     assert rest[1].articles[0].title == "C"
 
 
+def test_slow_item_is_stopped_and_the_batch_goes_on(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.readers as readers
+
+    def stuck_parser(html: str, url: str, fallback_source: str):
+        time.sleep(5)
+
+    monkeypatch.setattr(readers, "ITEM_TIME_LIMIT_S", 0.3)
+    monkeypatch.setattr(readers, "read_html", stuck_parser)
+    write(tmp_path / "d" / "a.html", "<p>Stuck</p>")
+    write(tmp_path / "d" / "b.txt", "Fine\nBody.")
+    started = time.monotonic()
+    slow, fine = load_sources([tmp_path / "d"], settings)
+    assert time.monotonic() - started < 3
+    assert slow.error == "took longer than 0.3 s to read"
+    assert fine.articles[0].title == "Fine"
+
+
 def test_same_content_under_two_names_both_load(tmp_path: Path, settings: Settings) -> None:
     write(tmp_path / "d" / "one.txt", "Same\nSame body.")
     write(tmp_path / "d" / "two.txt", "Same\nSame body.")
@@ -405,3 +437,30 @@ def test_supported_types() -> None:
 )
 def test_parse_date(value, expected) -> None:
     assert parse_date(value) == expected
+
+
+# --- fuzz -----------------------------------------------------------------------------------------------
+
+_FRAGMENTS = st.sampled_from(
+    ["<p>", "</p>", "<div>", "<script>", "</script>", "<!--", "-->", "<?xml version='1.0'?>", "<rss>", "<feed>",
+     "<item><title>", "</title>", "<![CDATA[", "]]>", "&amp;", "&#0;", "{", "}", "[", "]", '"text":', '"title":',
+     "\n", "# ", "**", "[a](", ")", "Word. ", "\u00e9", "\x00", "\xff", "<!DOCTYPE x>", "<meta property='og:title' content='", "'>"]
+)  # fmt: skip
+
+
+@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    suffix=st.sampled_from(sorted(SUPPORTED)),
+    content=st.one_of(st.binary(max_size=300), st.lists(_FRAGMENTS, max_size=40).map("".join)),
+)
+def test_any_input_gives_outcomes_and_never_raises(tmp_path: Path, suffix: str, content: str | bytes) -> None:
+    data = content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass")
+    path = tmp_path / f"fuzz{suffix}"
+    path.write_bytes(data)
+    outcomes = list(load_sources([path], Settings(data_dir=tmp_path / "data")))
+    assert outcomes
+    for outcome in outcomes:
+        assert (outcome.error is None) == bool(outcome.articles)
+        assert not (outcome.error or "").startswith("could not be read")  # an unexpected exception in a reader
+        for article in outcome.articles:
+            assert article.text.strip() and article.title.strip() and article.key

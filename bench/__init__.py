@@ -1,0 +1,1 @@
+"""newsrag benchmarks: `python -m bench` (see bench/README.md)."""

@@ -1,0 +1,318 @@
+"""The app in a real browser (headless Debian Chromium driven by Playwright): what a user sees and clicks.
+
+The app runs in this process over a small index (hash embedder, keyword retrieval) with a fake LLM
+that answers by rule, slowly enough for streaming to be visible. Screenshots go to test-output/.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "sample"
+OUT = REPO / "test-output"
+SEED_URL = "https://www.hawkinsight.com/en/article/alibaba-baidu-ai-chips"
+EVIL = '<script>window.__pwned=1</script> and <img src=x onerror="window.__pwned=1">'
+REFUSAL = "The indexed articles don't contain the answer to this question."
+
+FIRST_QUESTION = "Why are Alibaba and Baidu training AI on their own chips?"
+FIRST_REPLY = (
+    "Alibaba and Baidu are accelerating the adoption of self-developed chips to train their own "
+    "artificial intelligence models, gradually replacing the hardware of GPU suppliers such as Nvidia [1]."
+)
+FOLLOW_UP = "And how much did their shares rise?"
+REWRITE = "How much did Alibaba and Baidu shares rise in Hong Kong?"
+FOLLOW_UP_REPLY = "Alibaba's gain was close to 7%, and Baidu also rose more than 6% [1]."
+
+
+def make_rule_llm(rule: Callable[[str], str], delay: float = 0.0):
+    """A llama-index LLM whose reply is rule(prompt); streamed in small pieces, `delay` seconds apart."""
+    from llama_index.core.base.llms.types import CompletionResponse, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+    from llama_index.core.llms.custom import CustomLLM
+
+    class RuleLLM(CustomLLM):
+        prompts: list[str] = []
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(model_name="rule", context_window=4096, num_output=256)
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+            self.prompts.append(prompt)
+            return CompletionResponse(text=rule(prompt))
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any):
+            self.prompts.append(prompt)
+            reply = rule(prompt)
+
+            def gen():
+                text = ""
+                for i in range(0, len(reply), 6):
+                    time.sleep(delay)
+                    text += reply[i : i + 6]
+                    yield CompletionResponse(text=text, delta=reply[i : i + 6])
+
+            return gen()
+
+    return RuleLLM()
+
+
+def answer_rule(prompt: str) -> str:
+    if "Standalone question:" in prompt:
+        return REWRITE
+    question = prompt.rsplit("Question:", 1)[-1].split("\n", 1)[0]
+    if "shares" in question:
+        return FOLLOW_UP_REPLY
+    if "chips" in question:
+        return FIRST_REPLY
+    return REFUSAL
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _body(path: Path) -> tuple[str, str]:
+    title, _, body = path.read_text(encoding="utf-8").partition("\n")
+    return title.strip(), body.strip()
+
+
+def write_corpus(folder: Path) -> Path:
+    """Three news articles with links and sources (JSONL) and one hostile article (plain text)."""
+    folder.mkdir(parents=True)
+    records = []
+    for path, url, source, published in [
+        (SAMPLE / "seed" / "alibaba-baidu-ai-chips.txt", SEED_URL, "Hawk Insight", "2025-09-12"),
+        (
+            SAMPLE / "tech" / "cyber-crime-booms-in-2004.txt",
+            "https://news.bbc.co.uk/tech/cyber-crime",
+            "BBC News",
+            None,
+        ),
+        (
+            SAMPLE / "tech" / "mobiles-double-up-as-bus-tickets.txt",
+            "https://news.bbc.co.uk/tech/bus-tickets",
+            "BBC News",
+            None,
+        ),
+    ]:
+        title, body = _body(path)
+        records.append({"title": title, "text": body, "url": url, "source": source, "published": published})
+    (folder / "news.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    (folder / "hostile.txt").write_text(
+        f'Hostile <b>headline</b> <img src=x onerror="window.__pwned=1">\n\n'
+        f"This article hides {EVIL} inside its text, and a template ${{window.__pwned=1}} too. "
+        "Nothing in it should ever run in a reader's browser.\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app over a small index, served on a free loopback port; yields (url, qa, llm)."""
+    import app
+    from rag.api import NewsQA
+    from rag.settings import Settings
+
+    root = tmp_path_factory.mktemp("app")
+    settings = Settings(
+        data_dir=root / "data",
+        embed_model="hash",
+        min_relevance=0.0,
+        retrieval_mode="keyword",
+        top_k=3,
+        max_upload_mb=0.05,
+    )
+    llm = make_rule_llm(answer_rule, delay=0.12)
+    qa = NewsQA(settings=settings, llm=llm)
+    report = qa.ingest([write_corpus(root / "corpus")])
+    assert len(report.added) == 4, report.summary()
+    demo = app.build_app(qa)
+    _, url, _ = app.launch(demo, settings, port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield url, qa, llm
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian Chromium is not installed at /usr/bin/chromium (make browser installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(20_000)
+    page.goto(server[0])
+    page.wait_for_selector("#nr-question textarea")
+    page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')")
+    yield page
+    page.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#nr-question textarea", question)
+    page.click("#nr-send")
+
+
+def last_bot_message(page):
+    return page.locator("#nr-chat [data-testid='bot']").last
+
+
+def shot(page, name: str) -> None:
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / name), full_page=True)
+
+
+def test_answer_streams_in_with_linked_sources_and_a_follow_up_works(page, server):
+    _, _, llm = server
+    ask(page, FIRST_QUESTION)
+    # Streaming: part of the reply is on screen before the answer is finished.
+    page.wait_for_selector("#nr-chat .nr-streaming:has-text('Alibaba and Baidu')")
+    page.wait_for_selector("#nr-sources .nr-card")
+    message = last_bot_message(page)
+    assert "self-developed chips" in message.inner_text()
+    assert page.locator("#nr-chat .nr-streaming").count() == 0
+
+    # The [1] marker links to source card 1, which shows title, source, date, link and highlighted evidence.
+    marker = message.locator("a.nr-cite").first
+    assert marker.inner_text() == "[1]"
+    card = page.locator(marker.get_attribute("href"))
+    assert card.count() == 1
+    assert "Alibaba Baidu develops its own AI chips" in card.locator(".nr-title").inner_text()
+    assert card.locator(".nr-title").get_attribute("href") == SEED_URL
+    meta = card.locator(".nr-meta").inner_text()
+    assert "Hawk Insight" in meta and "12 Sep 2025" in meta
+    assert "self-developed chips" in " ".join(card.locator("mark").all_inner_texts())
+    shot(page, "app-chat.png")
+
+    # A follow-up is rewritten with the conversation, then answered from the passages.
+    ask(page, FOLLOW_UP)
+    page.wait_for_selector("#nr-sources .nr-sources-for:has-text('searched as')")
+    assert "7%" in last_bot_message(page).inner_text()
+    assert REWRITE in page.inner_text("#nr-sources")
+    condense_prompt = next(p for p in reversed(llm.prompts) if "Standalone question:" in p)
+    assert FIRST_QUESTION in condense_prompt  # the history reached the model
+    assert page.locator("#nr-chat [data-testid='bot']").count() == 2
+    shot(page, "app-follow-up.png")
+
+    # "New conversation" empties the chat and the sources panel.
+    page.click("#nr-clear")
+    page.wait_for_function("document.querySelectorAll('#nr-chat [data-testid=\"bot\"]').length === 0")
+    assert page.locator("#nr-sources .nr-card").count() == 0
+
+
+def test_refusal_looks_different_from_an_answer(page):
+    ask(page, "What is the weather like on Mars today?")
+    page.wait_for_selector("#nr-chat .nr-refusal")
+    assert "Not in the indexed articles" in last_bot_message(page).inner_text()
+    assert last_bot_message(page).locator("a.nr-cite").count() == 0
+    assert page.locator("#nr-sources .nr-card").count() == 0
+    shot(page, "app-refusal.png")
+
+
+def test_bad_date_filter_gives_a_readable_warning(page):
+    page.fill("#nr-since textarea, #nr-since input", "last week")
+    ask(page, FIRST_QUESTION)
+    page.wait_for_selector("text=YYYY-MM-DD")
+    assert page.locator("#nr-chat [data-testid='bot']").count() == 0
+    assert "Traceback" not in page.content()
+
+
+def test_source_filter_applies_to_the_next_question(page):
+    page.click("#nr-sources-filter input")
+    page.get_by_role("option", name="BBC News").click()
+    page.keyboard.press("Escape")
+    ask(page, FIRST_QUESTION)  # the only article that answers it is from Hawk Insight
+    page.wait_for_selector("#nr-sources .nr-sources-for")
+    assert "Hawk Insight" not in page.inner_text("#nr-sources")
+    assert "Hawk Insight" not in last_bot_message(page).inner_text()
+
+
+def test_upload_adds_an_article_and_oversized_files_are_refused(page, server, tmp_path):
+    _, qa, _ = server
+    before = qa.stats()["articles"]
+    upload = tmp_path / "quasar-widgets.md"
+    upload.write_text(
+        "# Quasar widgets go on sale\n\nThe Quasar widget, a pocket telescope for phones, went on sale in Oslo.\n",
+        encoding="utf-8",
+    )
+    page.get_by_role("tab", name="Add news").click()
+    page.set_input_files("#nr-files input[type=file]", str(upload))
+    page.wait_for_selector("#nr-files :text('quasar-widgets.md')")
+    page.click("#nr-add")
+    page.wait_for_selector("#nr-report .nr-report")
+    assert "1 added" in page.inner_text("#nr-report")
+    page.wait_for_function(f"document.querySelector('#nr-status').innerText.includes('{before + 1} articles')")
+    assert qa.stats()["articles"] == before + 1
+    shot(page, "app-add-news.png")
+
+    big = tmp_path / "big.txt"
+    big.write_text("Big file\n\n" + "word " * 20_000, encoding="utf-8")  # ~100 KB, over the 0.05 MB limit
+    page.set_input_files("#nr-files input[type=file]", str(big))
+    page.wait_for_selector("text=/exceed the maximum allowed size/i")  # gradio's own check, before any upload
+    assert qa.stats()["articles"] == before + 1
+
+
+def test_hostile_article_shows_as_text_and_runs_nothing(page):
+    page.get_by_role("tab", name="Library").click()
+    page.wait_for_selector("#nr-lib-table :text('Hostile')")
+    # The title with markup is shown literally in the table.
+    assert 'Hostile <b>headline</b> <img src=x onerror="window.__pwned=1">' in page.inner_text("#nr-lib-table")
+    page.locator("#nr-lib-table :text('Hostile') >> visible=true").first.click()
+    page.wait_for_function("document.querySelector('#nr-lib-picker input').value.includes('Hostile')")
+    page.click("#nr-lib-open")
+    page.wait_for_selector("#nr-article .nr-article-text")
+    text = page.inner_text("#nr-article")
+    assert "<script>window.__pwned=1</script>" in text
+    assert '<img src=x onerror="window.__pwned=1">' in text
+    assert "${window.__pwned=1}" in text
+    assert page.locator("#nr-article script, #nr-article img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    shot(page, "app-hostile-article.png")
+
+
+def test_library_deletes_an_article(page, server):
+    _, qa, _ = server
+    before = qa.stats()["articles"]
+    page.get_by_role("tab", name="Library").click()
+    page.fill("#nr-lib-query input, #nr-lib-query textarea", "bus")
+    page.click("#nr-lib-search")
+    page.wait_for_function("!document.querySelector('#nr-lib-table').innerText.includes('Cyber crime')")
+    page.locator("#nr-lib-table :text('Mobiles double up') >> visible=true").first.click()
+    page.wait_for_function("document.querySelector('#nr-lib-picker input').value.includes('Mobiles')")
+    page.click("#nr-lib-delete")
+    page.wait_for_selector("#nr-article :text('Article deleted')")
+    assert qa.stats()["articles"] == before - 1
+    assert not any("Mobiles" in r["title"] for r in qa.articles())

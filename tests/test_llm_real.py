@@ -1,0 +1,102 @@
+"""The real bundled model (Qwen2.5-Coder-1.5B, llama.cpp) answering over the seed article.
+
+Slow (seconds per answer): run with `pytest tests/test_llm_real.py -m real`. The model loads once
+per module. Latencies are printed (-s) and kept in the module's LATENCIES for the report.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fakes import SEED_ARTICLE, seed_passages
+
+from rag.answer import REFUSAL, Answerer
+from rag.settings import Settings
+
+pytestmark = pytest.mark.real
+
+LATENCIES: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def answerer():
+    from rag.llm import ModelError, get_llm
+
+    if not SEED_ARTICLE.is_file():
+        pytest.skip("../shared/corpora is not beside this checkout")
+    settings = Settings(llm="local")  # the shared models_dir: the GGUF is assembled once per machine
+    try:
+        llm = get_llm(settings)
+    except ModelError as e:
+        pytest.skip(f"local model unavailable: {e}")
+    return Answerer(lambda: llm, settings)
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return seed_passages()
+
+
+def ask(answerer, docs, question):
+    start = time.perf_counter()
+    answer = answerer.answer(question, docs)
+    LATENCIES[question] = time.perf_counter() - start
+    print(f"\n{LATENCIES[question]:.1f}s {question!r} -> {answer.text!r} raw={answer.debug.get('raw')!r}")
+    return answer
+
+
+def cited_text(answer) -> str:
+    return " ".join(c.passage.text for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "must_say", "evidence_says"),
+    [
+        (
+            "Which companies are moving AI model training onto their own chips?",
+            ["Alibaba", "Baidu"],
+            "self-developed chips",
+        ),
+        ("Which company is OpenAI developing its own AI chips with?", ["Broadcom"], "Broadcom"),
+        ("What process technology does the Baidu Kunlun P800 use?", ["7nm"], "7nm"),
+    ],
+)
+def test_answers_from_the_article_with_correct_citations(answerer, docs, question, must_say, evidence_says):
+    answer = ask(answerer, docs, question)
+    assert not answer.refused, answer.debug
+    for word in must_say:
+        assert word.lower() in answer.text.lower()
+    assert "[1]" in answer.text and answer.citations
+    assert evidence_says in cited_text(answer)  # the cited passage really holds the fact
+    assert any(evidence_says in e for c in answer.citations for e in c.evidence)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Apple announce about the iPhone 17 battery?",
+        "How many electric cars did Tesla sell in China in August?",
+    ],
+)
+def test_refuses_questions_the_article_does_not_answer(answerer, docs, question):
+    answer = ask(answerer, docs, question)
+    assert answer.refused and answer.text == REFUSAL and answer.citations == []
+    assert answer.refusal_reason in ("model_declined", "unsupported")
+
+
+def test_streaming_matches_the_final_answer(answerer, docs):
+    question = "Which company is OpenAI developing its own AI chips with?"
+    items = list(answerer.stream(question, docs))
+    assert len(items) > 2 and "Broadcom" in items[-1].text
+    assert "".join(items[:-1]).strip() == items[-1].debug["raw"].strip()
+
+
+def test_follow_up_is_condensed_into_a_standalone_question(answerer):
+    history = [("Which companies are moving AI model training onto their own chips?", "Alibaba and Baidu are [1].")]
+    start = time.perf_counter()
+    question = answerer.condense("And what about OpenAI?", history)
+    LATENCIES["condense"] = time.perf_counter() - start
+    print(f"\n{LATENCIES['condense']:.1f}s condensed -> {question!r}")
+    assert "openai" in question.lower()
+    assert "chip" in question.lower()
