@@ -174,7 +174,7 @@ def test_index_built_with_another_embedder_is_refused(qa, corpus, settings):
 
 def test_a_single_long_article_still_fills_k_passages(qa, tmp_path):
     body = " ".join(f"Paragraph {n} says the Zorblax battery lasts {n} hours in test number {n}." for n in range(300))
-    write_article(tmp_path / "one", "Zorblax battery review", body)
+    write_article(tmp_path / "one", "battery.txt", "Zorblax battery review", body)
     qa.ingest([tmp_path / "one"])
     assert qa.stats()["chunks"] > 5
     passages = qa.retrieve("How long does the Zorblax battery last?", k=5)
