@@ -284,7 +284,7 @@ def build_app(qa, note: str = ""):
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Row(elem_classes="nr-header"):
             gr.Markdown(f"# {TITLE}\n{SUBTITLE}")
-        status = gr.HTML(present.status_line({}, "loading…"), elem_id="nr-status")
+        status = gr.HTML('<div class="nr-status">Loading the index…</div>', elem_id="nr-status", js_on_load=None)
         history = gr.State([])
 
         with gr.Tab("Ask", id="ask"):

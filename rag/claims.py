@@ -20,7 +20,7 @@ from rag.citations import CitedSentence, split_sentences
 Embed = Callable[[list[str]], list[list[float]]]
 
 LEXICAL_SUPPORT = 0.6  # share of a sentence's content words found in the passage
-SEMANTIC_SUPPORT = 0.72  # cosine to the best passage sentence, when an embedder is given...
+SEMANTIC_SUPPORT = 0.6  # cosine to the best passage sentence (all-MiniLM-L6-v2 scale), with an embedder...
 SEMANTIC_MIN_LEXICAL = 0.3  # ...and at least this share of words in common
 MAX_EVIDENCE_PER_CLAIM = 2
 

@@ -140,10 +140,10 @@ def cmd_delete(args) -> int:
     return status
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args, rest: list[str]) -> int:
     import app
 
-    return app.main(["--data-dir", args.data_dir] if args.data_dir else []) or EXIT_OK
+    return app.main(rest + (["--data-dir", args.data_dir] if args.data_dir else [])) or EXIT_OK
 
 
 def cmd_eval(args, rest: list[str]) -> int:
@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("refs", nargs="+")
     p.set_defaults(func=cmd_delete)
 
-    p = sub.add_parser("serve", help="start the web app")
+    p = sub.add_parser("serve", help="start the web app (see `newsrag serve --help`)", add_help=False)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("eval", help="run an evaluation suite (see `newsrag eval --help`)", add_help=False)
@@ -207,12 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if rest and args.command != "eval":
+    if rest and args.command not in ("eval", "serve"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "eval":
-            return cmd_eval(args, rest)
+        if args.command in ("eval", "serve"):
+            return args.func(args, rest)
         return args.func(args)
     except KeyboardInterrupt:
         return 130

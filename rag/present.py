@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from rag.types import Answer, Citation, Passage
 
@@ -60,6 +60,16 @@ def link(url: str | None, text: str, *, css: str = "") -> str:
     if href is None:
         return f"<span{cls}>{esc(text)}</span>"
     return f'<a{cls} href="{esc(href)}" target="_blank" rel="noopener noreferrer nofollow">{esc(text)}</a>'
+
+
+def url_label(url: str | None) -> str:
+    """How a link that is not clickable is shown: a local file by its name only (server paths stay private)."""
+    if not url:
+        return ""
+    if url.lower().startswith("file:"):
+        name = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+        return f"local file: {name}"
+    return url
 
 
 def format_date(value: datetime | date | str | None) -> str:
@@ -249,9 +259,7 @@ SOURCES_PLACEHOLDER = (
 
 def _card(citation: Citation, turn: int) -> str:
     p = citation.passage
-    url_line = ""
-    if p.url and safe_url(p.url) is None:
-        url_line = f'<div class="nr-url nr-url-plain">{esc(p.url)}</div>'
+    url_line = "" if safe_url(p.url) else f'<div class="nr-url nr-url-plain">{esc(url_label(p.url))}</div>'
     return (
         f'<div class="nr-card" id="nr-src-{turn}-{citation.number}">'
         f'<div class="nr-card-head"><span class="nr-num">[{citation.number}]</span> '
@@ -387,7 +395,7 @@ def article_html(row: Mapping[str, Any] | None, text: str) -> str:
         return '<div class="nr-article-empty">This article is no longer in the index.</div>'
     when = format_date(row.get("published")) if row.get("published") else "undated"
     url = row.get("url") or ""
-    url_html = link(url, url) if url else ""
+    url_html = link(url, url) if safe_url(url) else esc(url_label(url))
     return (
         '<div class="nr-article">'
         f'<h3 class="nr-article-title">{esc(row.get("title") or "Untitled article")}</h3>'
@@ -411,12 +419,27 @@ def _items(title: str, items: Sequence[str]) -> str:
     return f"<details><summary>{esc(title)} ({len(items)})</summary><ul>{lis}{more}</ul></details>"
 
 
+def item_label(item: str) -> str:
+    """An ingested item as shown to users: web addresses in full, local files by name (server paths stay private)."""
+    if item.lower().startswith(("http://", "https://")):
+        return item
+    if item.lower().startswith("file:"):
+        return url_label(item).removeprefix("local file: ")
+    if item.startswith("/"):
+        path, _, line = item.rpartition(":")  # "path:LINE" names a bad JSONL line
+        if not line.isdigit():
+            path, line = item, ""
+        name = path.rsplit("/", 1)[-1]
+        return f"{name}:{line}" if line else name
+    return item
+
+
 def report_html(report: Any, rejected: Sequence[tuple[str, str]] = ()) -> str:
     """An ingestion report for people: counts first, then every failure and skip with its reason.
 
     `rejected` are uploads the app refused before ingestion (too large, wrong type).
     """
-    failed = list(rejected) + list(report.failed)
+    failed = list(rejected) + [(item_label(i), r) for i, r in report.failed]
     counts = [
         ("added", len(report.added)),
         ("updated", len(report.updated)),
@@ -435,13 +458,15 @@ def report_html(report: Any, rejected: Sequence[tuple[str, str]] = ()) -> str:
         lis = "".join(f"<li><strong>{esc(item)}</strong>: {esc(reason)}</li>" for item, reason in failed)
         parts.append(f'<div class="nr-failed">Failed:<ul>{lis}</ul></div>')
     if report.skipped:
-        lis = "".join(f"<li>{esc(item)}: {esc(reason)}</li>" for item, reason in report.skipped)
+        lis = "".join(f"<li>{esc(item_label(item))}: {esc(reason)}</li>" for item, reason in report.skipped)
         parts.append(f"<div>Skipped:<ul>{lis}</ul></div>")
     if report.duplicates:
-        lis = "".join(f"<li>{esc(item)} repeats {esc(original)}</li>" for item, original in report.duplicates)
+        lis = "".join(
+            f"<li>{esc(item_label(item))} repeats {esc(item_label(original))}</li>"
+            for item, original in report.duplicates
+        )
         parts.append(f"<div>Duplicates (not stored again):<ul>{lis}</ul></div>")
-    parts.append(_items("Added", report.added))
-    parts.append(_items("Updated", report.updated))
-    parts.append(_items("Unchanged", report.unchanged))
+    for title, items in (("Added", report.added), ("Updated", report.updated), ("Unchanged", report.unchanged)):
+        parts.append(_items(title, [item_label(i) for i in items]))
     parts.append("</div>")
     return "".join(parts)

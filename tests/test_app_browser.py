@@ -233,6 +233,13 @@ def test_answer_streams_in_with_linked_sources_and_a_follow_up_works(page, serve
     assert page.locator("#nr-sources .nr-card").count() == 0
 
 
+def test_an_example_question_is_asked_when_clicked(page):
+    page.locator("#nr-chat button:has-text('Why are Alibaba and Baidu')").first.click()
+    page.wait_for_selector("#nr-sources .nr-card")
+    assert FIRST_QUESTION in page.locator("#nr-chat [data-testid='user']").first.inner_text()
+    assert "self-developed chips" in last_bot_message(page).inner_text()
+
+
 def test_refusal_looks_different_from_an_answer(page):
     ask(page, "What is the weather like on Mars today?")
     page.wait_for_selector("#nr-chat .nr-refusal")

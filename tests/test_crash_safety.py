@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -72,18 +71,43 @@ sys.exit(main(sys.argv[4:]))
 
 def _env(embed_model: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
-    env.update(NEWSRAG_EMBED_MODEL=embed_model, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    env.update(
+        NEWSRAG_EMBED_MODEL=embed_model, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False"
+    )
     env["PYTHONPATH"] = str(REPO)
     return env
 
 
-def run_child(tmp: Path, data_dir: Path, corpus: Path, *, point: str = "none", nth: int = 1, batch: int = 64,
-              kill_after: float | None = None, embed_model: str = "hash", timeout: float = 240) -> int:
+def run_child(
+    tmp: Path,
+    data_dir: Path,
+    corpus: Path,
+    *,
+    point: str = "none",
+    nth: int = 1,
+    batch: int = 64,
+    kill_after: float | None = None,
+    embed_model: str = "hash",
+    timeout: float = 240,
+) -> int:
     """Run `newsrag ingest` in a child process; returns its exit code (-9 when it was killed)."""
     script = tmp / "crash_child.py"
     script.write_text(CHILD)
-    cmd = [sys.executable, str(script), point, str(nth), str(batch), "--data-dir", str(data_dir), "ingest", "-q", str(corpus)]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=_env(embed_model), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = [
+        sys.executable,
+        str(script),
+        point,
+        str(nth),
+        str(batch),
+        "--data-dir",
+        str(data_dir),
+        "ingest",
+        "-q",
+        str(corpus),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=_env(embed_model), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         if kill_after is not None:
             try:
@@ -146,7 +170,11 @@ def raw_state(data_dir: Path) -> dict:
 
     got = subprocess.run(
         [sys.executable, "-c", _STATE_CHILD, str(data_dir), str(Path(__file__).parent)],
-        cwd=REPO, env=_env("hash"), capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=_env("hash"),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert got.returncode == 0, got.stderr
     return json.loads(got.stdout)
@@ -271,7 +299,10 @@ def test_kill_with_the_real_embedder(tmp_path, corpus, clean):
         shutil.copy(path, small / path.name)
     data = tmp_path / "data"
     model = Settings.model_fields["embed_model"].default
-    assert run_child(tmp_path, data, small, point="after_put_chunks", nth=2, batch=24, embed_model=model) == -signal.SIGKILL
+    assert (
+        run_child(tmp_path, data, small, point="after_put_chunks", nth=2, batch=24, embed_model=model)
+        == -signal.SIGKILL
+    )
     assert _partial(raw_state(data), clean)
     assert run_child(tmp_path, data, small, embed_model=model) == 0
     state = raw_state(data)
@@ -379,4 +410,8 @@ def test_delete_interrupted_between_chunks_and_record_is_repaired(tmp_path, corp
     state = qa_state(qa)
     assert_consistent(state)
     assert len(state["records"]) == 5
-    assert NewsQA(settings=settings).retrieve(victim.read_text(encoding="utf-8").splitlines()[0], k=1)[0].url.endswith(victim.name)
+    assert (
+        NewsQA(settings=settings)
+        .retrieve(victim.read_text(encoding="utf-8").splitlines()[0], k=1)[0]
+        .url.endswith(victim.name)
+    )

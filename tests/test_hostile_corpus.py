@@ -45,7 +45,9 @@ def feed_xml() -> str:
     for title, link, date, _ in FEED_ITEMS:
         link_tag = f"<link>{link}</link>" if link else ""
         date_tag = f"<pubDate>{date}</pubDate>" if date else ""
-        parts.append(f"<item><title>{title}</title>{link_tag}{date_tag}<description>{body(title.split()[0])}</description></item>")
+        parts.append(
+            f"<item><title>{title}</title>{link_tag}{date_tag}<description>{body(title.split()[0])}</description></item>"
+        )
     return "".join(parts) + "</channel></rss>"
 
 
@@ -58,7 +60,9 @@ def hostile(tmp_path) -> Path:
     (good / "alpha.txt").write_text("Alphacorp grows\n\n" + body("Alphacorp"), encoding="utf-8")
     (good / "alpha-copy.txt").write_text("Alphacorp grows\n\n" + body("Alphacorp"), encoding="utf-8")
     (good / "beta.md").write_text("---\ndate: 2025-02-03T10:00:00+09:00\n---\n# Betacorp grows\n\n" + body("Betacorp"))
-    (good / "cafe.txt").write_bytes(("Café société opens in Zürich\n\n" + body("Cafécorp") + " Crème brûlée.").encode("cp1252"))
+    (good / "cafe.txt").write_bytes(
+        ("Café société opens in Zürich\n\n" + body("Cafécorp") + " Crème brûlée.").encode("cp1252")
+    )
     (good / "utf16.txt").write_bytes(("Gammacorp grows\n\n" + body("Gammacorp")).encode("utf-16"))
     (good / "page.html").write_text(
         "<html><head><title>Deltacorp grows</title>"
@@ -70,7 +74,14 @@ def hostile(tmp_path) -> Path:
         f"<table><tr><td>{body('Epsiloncorp')}</html></div></p><<<>>> &bogus; </"
     )
     (good / "records.jsonl").write_text(
-        json.dumps({"title": "Zetacorp grows", "text": body("Zetacorp"), "url": "https://example.com/zeta", "date": "2025-05-06"})
+        json.dumps(
+            {
+                "title": "Zetacorp grows",
+                "text": body("Zetacorp"),
+                "url": "https://example.com/zeta",
+                "date": "2025-05-06",
+            }
+        )
         + "\n{broken json\n"
         + json.dumps(["not", "an object"])
         + "\n"
@@ -168,16 +179,23 @@ def test_file_that_vanishes_while_the_folder_is_read(tmp_path, monkeypatch):
     qa = NewsQA(settings=Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0))
     report = qa.ingest([folder])
     assert [Path(item).name for item in report.added] == ["one.txt", "three.txt"]
-    assert [(Path(item).name, reason) for item, reason in report.failed] == [("two.txt", "file disappeared while reading")]
+    assert [(Path(item).name, reason) for item, reason in report.failed] == [
+        ("two.txt", "file disappeared while reading")
+    ]
     assert qa.stats()["articles"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="ingest/readers.decode_text: mostly-UTF-8 text with a few cp1252 bytes is "
-                   "decoded whole as another code page, garbling its UTF-8 characters (reported to the readers' owner)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="ingest/readers.decode_text: mostly-UTF-8 text with a few cp1252 bytes is "
+    "decoded whole as another code page, garbling its UTF-8 characters (reported to the readers' owner)",
+)
 def test_mostly_utf8_text_with_a_few_cp1252_bytes_keeps_its_utf8_characters(tmp_path):
     folder = tmp_path / "corpus"
     folder.mkdir()
-    data = ("Thetacorp grows\n\n" + body("Thetacorp") + " A naïve café in Zürich.").encode() + " Déjà vu.".encode("cp1252")
+    data = ("Thetacorp grows\n\n" + body("Thetacorp") + " A naïve café in Zürich.").encode() + " Déjà vu.".encode(
+        "cp1252"
+    )
     (folder / "mixed.txt").write_bytes(data)
     qa = NewsQA(settings=Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0))
     report = qa.ingest([folder])

@@ -177,13 +177,16 @@ def test_article_views_escape_untrusted_text():
     assert "<script" not in html and "<img" not in html
     assert html.count("&lt;script&gt;") == 2
     assert "href" not in html  # a file: URL is not a link
+    assert "local file: x.txt" in html and "/tmp" not in html  # nor does it show server paths
     assert present.article_rows([row]) == [[EVIL, "src", "undated", 2, "a1"]]
     assert present.article_choices([row]) == [(f"{EVIL} — src, undated", "a1")]
     assert "no longer in the index" in present.article_html(None, "")
 
 
 def test_report_lists_counts_and_every_failure_with_its_reason():
-    report = IngestReport(added=["a.txt", "b.txt"], unchanged=["c.txt"], failed=[("d.html", "no text <found>")])
+    report = IngestReport(
+        added=["a.txt", "b.txt"], unchanged=["c.txt"], failed=[("/srv/data/d.html", "no text <found>")]
+    )
     report.duplicates = [("e.txt", "a.txt")]
     html = present.report_html(report, rejected=[("big.txt", "25.0 MB is over the 20 MB upload limit")])
     assert "2 added, 0 updated, 1 unchanged, 1 duplicates, 2 failed, 0 skipped" in html
@@ -191,6 +194,20 @@ def test_report_lists_counts_and_every_failure_with_its_reason():
     assert "big.txt</strong>: 25.0 MB is over the 20 MB upload limit" in html
     assert "nr-bad" in html
     assert "nr-ok" in present.report_html(IngestReport(added=["a.txt"]))
+    assert "/srv" not in html
+
+
+@pytest.mark.parametrize(
+    ("item", "shown"),
+    [
+        ("/srv/newsrag/uploads/chips.txt", "chips.txt"),
+        ("/srv/newsrag/uploads/feed.jsonl:17", "feed.jsonl:17"),
+        ("file:///srv/newsrag/uploads/my%20notes.md", "my notes.md"),
+        ("https://example.com/feed.xml", "https://example.com/feed.xml"),
+    ],
+)
+def test_item_labels_hide_server_paths(item, shown):
+    assert present.item_label(item) == shown
 
 
 def test_streaming_message_escapes_partial_text():

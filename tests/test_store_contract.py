@@ -81,7 +81,9 @@ def make_settings(request, tmp_path):
     return make
 
 
-def write(folder: Path, name: str, title: str, body: str, *, date: str | None = None, source: str | None = None) -> Path:
+def write(
+    folder: Path, name: str, title: str, body: str, *, date: str | None = None, source: str | None = None
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     front = ""
@@ -103,8 +105,12 @@ def corpus(tmp_path) -> Path:
     write(folder, "games.md", "Console makers race to streaming",
           "Three console makers will stream games to televisions by 2026, executives at Quuxbox said. " * 8,
           date="2025-09-20", source="Chip Weekly")  # fmt: skip
-    write(folder, "undated.md", "Satellite broadband reaches islands",
-          "A satellite operator named Orbitra connected remote islands to broadband internet this year. " * 8)
+    write(
+        folder,
+        "undated.md",
+        "Satellite broadband reaches islands",
+        "A satellite operator named Orbitra connected remote islands to broadband internet this year. " * 8,
+    )
     return folder
 
 
@@ -182,7 +188,12 @@ def test_retrieve_finds_the_article_that_answers(make_settings, corpus):
 
 def test_two_instances_share_one_server(chroma_server, tmp_path, corpus):
     """Separate data dirs (separate keyword indexes), one Chroma server: each sees the other's ingests and deletes."""
-    common = {"embed_model": "hash", "min_relevance": 0.0, "chroma_url": chroma_server, "collection": f"t{uuid.uuid4().hex[:10]}"}
+    common = {
+        "embed_model": "hash",
+        "min_relevance": 0.0,
+        "chroma_url": chroma_server,
+        "collection": f"t{uuid.uuid4().hex[:10]}",
+    }
     first = NewsQA(settings=Settings(data_dir=tmp_path / "first", **common))
     second = NewsQA(settings=Settings(data_dir=tmp_path / "second", **common))
     first.ingest([corpus / "chips.md", corpus / "phones.md"])
@@ -214,7 +225,12 @@ def test_unreachable_server_gives_an_error_that_says_what_to_do(tmp_path):
 
 def test_shared_server_update_by_one_instance_reaches_the_others_keyword_index(chroma_server, tmp_path, corpus):
     """An edit keeps the article count the same: the other instance must still notice it."""
-    common = {"embed_model": "hash", "min_relevance": 0.0, "chroma_url": chroma_server, "collection": f"t{uuid.uuid4().hex[:10]}"}
+    common = {
+        "embed_model": "hash",
+        "min_relevance": 0.0,
+        "chroma_url": chroma_server,
+        "collection": f"t{uuid.uuid4().hex[:10]}",
+    }
     writer = NewsQA(settings=Settings(data_dir=tmp_path / "writer", **common))
     reader = NewsQA(settings=Settings(data_dir=tmp_path / "reader", retrieval_mode="keyword", **common))
     writer.ingest([corpus])
