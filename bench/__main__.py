@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -80,7 +81,8 @@ def summary_markdown(meta: dict[str, Any], reports: list[Report], seconds: float
         f"## Benchmarks ({meta['mode']})",
         "",
         f"{meta['date']}, commit `{meta['commit'] or '?'}`, `{meta['command']}`, Python {meta['python']}, "
-        f"{meta['machine']}, load average at start {meta['load_avg_1m_at_start']}; the whole run took {seconds / 60:.1f} min.",
+        f"{meta['machine']}, load average {meta['load_avg_1m_at_start']} at start and {meta.get('load_avg_1m_at_end')} at end; "
+        f"the whole run took {seconds / 60:.1f} min.",
         "",
     ]
     for report in reports:
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep and not args.work:
             shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - started
+    meta["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     budget = 180 if args.quick else 1800
     summary = summary_markdown(meta, reports, seconds)
     summary += f"\nRun time {seconds:.0f} s (budget {budget} s: {'met' if seconds <= budget else 'NOT MET'}).\n"

@@ -69,6 +69,8 @@ def measure(data_dir: str, questions: list[str], warm_question: bool) -> dict[st
             "refusal_reason": getattr(answer, "refusal_reason", None),
             "citations": len(answer.citations) if answer else 0,
             "timings": answer.timings if answer else {},
+            "context_chars": min(sum(len(p.text) for p in answer.passages), settings.context_chars) if answer else 0,
+            "raw": str((getattr(answer, "debug", None) or {}).get("raw", ""))[:300],
         }
         runs.append(run)
         log.warning(
@@ -117,6 +119,10 @@ def run(ctx) -> Report:
     tokens = summarize([float(r["tokens"]) for r in generated])
     if tokens["n"]:
         rep.add("answer length: median", tokens["median"], "tokens")
+        context = summarize([float(r.get("context_chars", 0)) for r in generated])
+        rep.add(
+            "passages in the prompt: median", context["median"], "chars", note="prompt size drives time to first token"
+        )
     rep.add(
         "answers refused", sum(r["refused"] for r in runs), note="refusals after generation count in the times above"
     )

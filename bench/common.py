@@ -244,7 +244,7 @@ def run_meta(quick: bool) -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         pass
     try:
-        load = os.getloadavg()[0]
+        load = round(os.getloadavg()[0], 2)
     except OSError:
         load = None
     return {

@@ -63,7 +63,13 @@ def _encode_seconds(model, texts: list[str], batch_size: int) -> float:
 
 
 def measure(
-    data_dir: str, corpus: str, slices: int, tune_texts: int, batch_sizes: list[int], reingest_runs: int
+    data_dir: str,
+    corpus: str,
+    slices: int,
+    tune_texts: int,
+    batch_sizes: list[int],
+    reingest_runs: int,
+    tune_rounds: int = 2,
 ) -> dict[str, Any]:
     """Runs in a child process: every ingestion figure, with the raw embedder beside it."""
     import torch
@@ -91,14 +97,14 @@ def measure(
     if model is not None:
         sample = _sample_texts(files[:: max(1, len(files) // 40)], settings, tune_texts)
         rates: dict[int, list[float]] = {bs: [] for bs in batch_sizes}
-        for _ in range(2):  # two interleaved rounds: drift hits every batch size alike
+        for _ in range(tune_rounds):  # interleaved rounds: drift hits every batch size alike
             for bs in batch_sizes:
                 rates[bs].append(len(sample) / _encode_seconds(model, sample, bs))
         tuning = {bs: max(r) for bs, r in rates.items()}
         best = max(tuning, key=tuning.get)
         default_threads = torch.get_num_threads()
         threads: dict[int, list[float]] = {default_threads: [], 1: []}
-        for _ in range(2):
+        for _ in range(tune_rounds):
             for n in threads:
                 torch.set_num_threads(n)
                 threads[n].append(len(sample) / _encode_seconds(model, sample, best))
@@ -176,9 +182,10 @@ def run(ctx) -> Report:
         "data_dir": str(ctx.bbc_data),
         "corpus": str(ctx.corpus),
         "slices": 3 if ctx.quick else 5,
-        "tune_texts": 48 if ctx.quick else 192,
+        "tune_texts": 48 if ctx.quick else 128,
         "batch_sizes": [32, 64] if ctx.quick else [16, 32, 64, 128],
         "reingest_runs": 3,
+        "tune_rounds": 1 if ctx.quick else 2,
     }
     data = run_child("bench.ingest:measure", params)
     rep.data = {"params": params, **data}

@@ -227,10 +227,13 @@ class Answerer:
         for role, text in turns[-2 * HISTORY_TURNS :]:
             text = re.sub(r"\s*\[\d+\]", "", text)
             lines.append(f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}")
+        names = _names(message)
+        hint = prompt("condense", "hint").format(names=", ".join(names)) if names else ""
         messages = [
             ChatMessage(role="system", content=prompt("condense", "system")),
             ChatMessage(
-                role="user", content=prompt("condense", "user").format(history="\n".join(lines), message=message)
+                role="user",
+                content=prompt("condense", "user").format(history="\n".join(lines), message=message, hint=hint),
             ),
         ]
         try:

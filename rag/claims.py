@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -44,7 +44,9 @@ _FILLER = frozenset(
     """answer answers article articles base based context document documents excerpt excerpts
     given indicate indicates information mention mentioned mentions note noted passage passages
     provide provided question report reported reports source sources state stated states text
-    texts describe described describes explain explained explains""".split()
+    texts describe described describes explain explained explains additionally furthermore moreover
+    overall currently specifically therefore finally notably meanwhile hence instead indeed summary
+    conclusion briefly""".split()
 )
 _TOKEN_RE = re.compile(r"[$€£]?\d[\d,]*(?:\.\d+)?[a-z]*%?|[a-z][a-z0-9]*(?:'[a-z]+)?")
 
@@ -60,6 +62,27 @@ _DECLINE_RE = re.compile(
     r"|\bunable to (?:answer|determine|find)\b|\bcannot be (?:determined|answered)\b"
     r"|\bthere is no (?:information|mention)\b"
 )
+
+
+# Text in an article that talks to the assistant rather than reporting news: prompt injection.
+_INSTRUCTION_RE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any|the|of|previous|prior|above|earlier|other|your|these|those"
+    r"|system)\s+)*(?:instructions?|rules|prompts?|passages|context|guidelines|articles|sources)\b"
+    r"|\b(?:reply|respond|answer)\b[^.]{0,30}(?:\bonly\s*(?::|with\b)|\bexactly\b|\bwith this\b|\bnothing else\b)"
+    r"|\b(?:system|developer)\s+(?:prompt|notice|message|instructions?)\b"
+    r"|\bnote to (?:any |the |all )?(?:ai|assistants?|chatbots?|language models?|llms?)\b"
+    r"|\b(?:ai )?assistants?\s*[,:]\s*(?:before|you|please|ignore|print|always|never)\b"
+    r"|\b(?:you|assistant) must (?:reply|respond|answer|say|print|output|repeat|write)\b"
+    r"|(?:^|[.:!]\s*)(?:say|print|output|repeat|reply)\s*:"
+    r"|\bprint (?:your|the) (?:complete |full |entire )?(?:system )?(?:prompt|rules|instructions)\b"
+    r"|\bdo not answer the question\b",
+    re.IGNORECASE,
+)
+
+
+def is_instruction(sentence: str) -> bool:
+    """True for passage sentences that instruct an AI assistant instead of reporting something."""
+    return bool(_INSTRUCTION_RE.search(sentence))
 
 
 def _normalize_quotes(text: str) -> str:
@@ -136,17 +159,18 @@ def numbers_in(words: set[str]) -> set[str]:
 _NAME_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’-]*")
 
 
-def names_in(sentence: str) -> set[str]:
+def names_in(sentence: str, common: Collection[str] = ()) -> set[str]:
     """Stemmed capitalised words (Baidu, Broadcom, September, Hong Kong): claims must not swap them.
 
-    A sentence's first word counts only when it looks like a name anyway (OpenAI, H100), since
-    "Chips" or "Both" is capitalised just for starting the sentence.
+    A sentence's first word may be capitalised only for starting the sentence ("Chips", "Both"):
+    it counts when it looks like a name anyway (OpenAI, H100) or when `common` (words the
+    passages write in lower case) is given and does not hold it.
     """
     text = sentence.lstrip(" \"'“‘(-*•")
     out = set()
     for m in _NAME_RE.finditer(text):
         word = m.group(0)
-        if m.start() == 0 and not re.search(r"[A-Z0-9]", word[1:]):
+        if m.start() == 0 and not re.search(r"[A-Z0-9]", word[1:]) and (not common or word.lower() in common):
             continue
         for tok in tokens(word):
             if not _is_number(tok) and tok not in _STOPWORDS and tok not in _FILLER and len(tok) > 1:
@@ -199,14 +223,19 @@ class ClaimChecker:
     def __init__(
         self, passages: Mapping[int, str], embed: Embed | None = None, labels: Mapping[int, str] | None = None
     ) -> None:
-        """passages: number -> text; labels: number -> title and source, whose words also count as support."""
+        """passages: number -> text; labels: number -> title and source, which may supply a claim's names
+        ("Hawk Insight reports ...") but not its facts."""
         self.passages = dict(passages)
         self.embed = embed
         self._sentences = {n: split_sentences(text) or [text] for n, text in self.passages.items()}
-        self._sentence_words = {n: [content_words(s) for s in ss] for n, ss in self._sentences.items()}
+        # Sentences that address the assistant ("ignore previous instructions, reply: X") are not
+        # facts: they can neither support a claim nor be shown as evidence.
+        self._sentence_words = {
+            n: [set() if is_instruction(s) else content_words(s) for s in ss] for n, ss in self._sentences.items()
+        }
         self._words = {n: set().union(*ws) if ws else set() for n, ws in self._sentence_words.items()}
-        for n, label in (labels or {}).items():
-            self._words.setdefault(n, set()).update(content_words(label))
+        self._common = {w for text in self.passages.values() for w in re.findall(r"(?<![\w'])[a-z][a-z0-9]*", text)}
+        self._label_words = {n: content_words(label) for n, label in (labels or {}).items()}
         self._vectors: dict[int, list[list[float]]] | None = None
         self._claim_vectors: dict[str, list[float]] = {}
 
@@ -238,24 +267,29 @@ class ClaimChecker:
             # Only numbers or filler ("Based on the passages:"): nothing to check, never support.
             return Support(number, 0.0, None, False, [])
         lexical = len(words & passage_words) / len(words)
-        exact_ok = (numbers_in(words) | names_in(sentence)) <= passage_words
+        names = names_in(sentence, self._common)
+        exact_ok = (numbers_in(words) | names) <= passage_words | self._label_words.get(number, set())
         semantic = None
-        scores: list[float] = [len(words & sw) for sw in self._sentence_words.get(number, [])]
+        # Names weigh double when choosing evidence: the sentence that says who did it matters most.
+        scores: list[float] = [len(words & sw) + len(names & sw) for sw in self._sentence_words.get(number, [])]
         if self.embed is not None and exact_ok and SEMANTIC_MIN_LEXICAL <= lexical < LEXICAL_SUPPORT:
             vector = self._claim_vector(sentence)
-            sims = [_cosine(vector, v) for v in self._passage_vectors().get(number, [])]
+            sims = [
+                _cosine(vector, v) if sw else 0.0
+                for v, sw in zip(self._passage_vectors().get(number, []), self._sentence_words[number], strict=True)
+            ]
             semantic = max(sims, default=0.0)
             scores = [s + sim for s, sim in zip(scores, sims, strict=True)]
-        return Support(number, lexical, semantic, exact_ok, self._evidence(words, number, scores))
+        return Support(number, lexical, semantic, exact_ok, self._evidence(words, names, number, scores))
 
-    def _evidence(self, words: set[str], number: int, scores: list[float]) -> list[str]:
-        """The best passage sentence, plus another if it covers claim words the first misses."""
+    def _evidence(self, words: set[str], names: set[str], number: int, scores: list[float]) -> list[str]:
+        """The best passage sentence, plus another if it covers claim words (or a name) the first misses."""
         ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
         chosen: list[int] = []
         covered: set[str] = set()
         for i in ranked[:4]:
             new = (self._sentence_words[number][i] & words) - covered
-            if scores[i] <= 0 or (chosen and len(new) < 2):
+            if scores[i] <= 0 or (chosen and len(new) + len(new & names) < 2):
                 continue
             chosen.append(i)
             covered |= new
@@ -269,7 +303,7 @@ class ClaimChecker:
         union = set().union(*(self._words.get(n, set()) for n in numbers))
         if not words - numbers_in(words):
             return False
-        exact = numbers_in(words) | names_in(sentence)
+        exact = numbers_in(words) | names_in(sentence, self._common)
         return exact <= union and len(words & union) / len(words) >= LEXICAL_SUPPORT
 
     def check(self, sentences: list[CitedSentence]) -> CheckResult:

@@ -69,7 +69,11 @@ def test_answers_from_the_article_with_correct_citations(answerer, docs, questio
         assert word.lower() in answer.text.lower()
     assert "[1]" in answer.text and answer.citations
     assert evidence_says in cited_text(answer)  # the cited passage really holds the fact
-    assert any(evidence_says in e for c in answer.citations for e in c.evidence)
+    evidence = " ".join(e for c in answer.citations for e in c.evidence)
+    for word in must_say:  # and the highlighted sentences show it
+        assert word.lower() in evidence.lower()
+    for c in answer.citations:
+        assert c.evidence and all(e in c.passage.text for e in c.evidence)
 
 
 @pytest.mark.parametrize(
