@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import codecs
 import json
 import logging
 import os
@@ -398,6 +399,16 @@ def _to_datetime(value: Any) -> datetime | None:
         return date_parser.parse(text, tzinfos=_TZINFOS, default=datetime(2000, 1, 1))
 
 
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("newsrag-cp1252", _cp1252_fallback)
+
+
 def decode_text(data: bytes) -> str:
     """Bytes to text: UTF-8 (BOM allowed), UTF-16 with BOM, else a charset detection that must decode cleanly."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -415,6 +426,11 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         utf8_error = f"invalid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+    if _UTF8_MULTIBYTE.search(data):
+        # Mostly UTF-8 with a few stray legacy bytes (text pasted together from two sources):
+        # keep the UTF-8 and read only the invalid bytes as cp1252.
+        logger.info("mixed encodings: %s; reading the stray bytes as cp1252", utf8_error)
+        return data.decode("utf-8-sig", errors="newsrag-cp1252")
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(data))

@@ -37,7 +37,7 @@ _STOPWORDS = frozenset(
     us very via was wasn't we we'd we'll we're we've were weren't what what's when when's where
     where's whether which while who who's whom whose why why's will with within without won't would
     wouldn't yes yet you you'd you'll you're you've your yours yourself yourselves
-    one ones also said says say according well like""".split()
+    one ones also said says say according well like onto toward towards across among around upon""".split()
 )
 # Words of framing ("Based on the passages, ...") that must not count as support.
 _FILLER = frozenset(
@@ -304,7 +304,8 @@ class ClaimChecker:
         if not words - numbers_in(words):
             return False
         exact = numbers_in(words) | names_in(sentence, self._common)
-        return exact <= union and len(words & union) / len(words) >= LEXICAL_SUPPORT
+        labels = set().union(*(self._label_words.get(n, set()) for n in numbers))
+        return exact <= union | labels and len(words & union) / len(words) >= LEXICAL_SUPPORT
 
     def check(self, sentences: list[CitedSentence]) -> CheckResult:
         """Keep supported sentences, fix their citations, collect evidence; drop the rest."""
