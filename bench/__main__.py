@@ -87,6 +87,8 @@ def summary_markdown(meta: dict[str, Any], reports: list[Report], seconds: float
     ]
     for report in reports:
         lines.append(report.table())
+        if "bench_seconds" in report.data:
+            lines += [f"(took {report.data['bench_seconds']:.0f} s)", ""]
     return "\n".join(lines)
 
 

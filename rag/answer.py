@@ -36,24 +36,36 @@ _GLUED_RE = re.compile(r"(?<=[a-z0-9%)][.!?])(?=[A-Z][a-z])")  # "stage.Baidu" -
 # --- prompt building ---------------------------------------------------------------------------
 
 
-def _cut_to_sentences(text: str, limit: int) -> str:
-    """The longest run of whole sentences from the start of text within limit characters."""
+def _cut_to_sentences(text: str, limit: int, question: str = "") -> str:
+    """A run of whole sentences within limit characters: the run that shares most words with the
+    question (the start of the text when none does), so that trimming keeps the likely answer."""
     if len(text) <= limit:
         return text
     from rag.citations import split_sentences
 
-    out = ""
-    for sentence in split_sentences(text):
-        candidate = f"{out} {sentence}".strip()
-        if len(candidate) > limit:
+    sentences = split_sentences(text)
+    wanted = content_words(question)
+    best, best_score = "", -1
+    for first in range(len(sentences)):
+        window, words = "", set()
+        for sentence in sentences[first:]:
+            candidate = f"{window} {sentence}".strip()
+            if len(candidate) > limit:
+                break
+            window = candidate
+            words |= content_words(sentence)
+        score = len(words & wanted)
+        if window and score > best_score:
+            best, best_score = window, score
+        if not wanted:
             break
-        out = candidate
-    return out or text[:limit].rsplit(" ", 1)[0] + " ..."
+    return best or text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
-def fit_passages(passages: Sequence[Passage], budget: int) -> list[str]:
+def fit_passages(passages: Sequence[Passage], budget: int, question: str = "") -> list[str]:
     """Passage texts cut to fit budget characters in total: long ones are trimmed first
-    (an equal share each, whole sentences), and the lowest-ranked dropped if shares get too small.
+    (an equal share each, to the whole sentences nearest the question), and the lowest-ranked
+    dropped if shares get too small.
     """
     texts = [p.text.strip() for p in passages]
     while texts:
@@ -69,7 +81,7 @@ def fit_passages(passages: Sequence[Passage], budget: int) -> list[str]:
                 break
             remaining -= length
         if cap >= min(MIN_PASSAGE_CHARS, budget) or len(texts) == 1:
-            return [_cut_to_sentences(t, cap) for t in texts]
+            return [_cut_to_sentences(t, cap, question) for t in texts]
         texts.pop()  # the lowest-ranked passage goes
     return texts
 
@@ -78,9 +90,9 @@ def _attr(value: str) -> str:
     return re.sub(r"\s+", " ", value.replace('"', "'")).strip()
 
 
-def format_passages(passages: Sequence[Passage], budget: int) -> dict[int, str]:
+def format_passages(passages: Sequence[Passage], budget: int, question: str = "") -> dict[int, str]:
     """Numbered passage texts as shown to the model: {1: text, ...}, within budget characters."""
-    texts = fit_passages(passages, budget)
+    texts = fit_passages(passages, budget, question)
     # Glued sentences (common in scraped news) blur who did what for a small model: unglue them.
     return {i + 1: _GLUED_RE.sub(" ", _TAG_RE.sub(" ", text)) for i, text in enumerate(texts)}
 
@@ -152,7 +164,7 @@ class Answerer:
         early = self._early_refusal(question, passages, best_relevance)
         if early:
             return early
-        shown = format_passages(passages, self.settings.context_chars)
+        shown = format_passages(passages, self.settings.context_chars, question)
         messages = build_messages(question, passages, shown)
         start = time.perf_counter()
         raw = _call(lambda: self.llm.chat(messages).message.content or "")
@@ -170,7 +182,7 @@ class Answerer:
         if early:
             yield early
             return
-        shown = format_passages(passages, self.settings.context_chars)
+        shown = format_passages(passages, self.settings.context_chars, question)
         messages = build_messages(question, passages, shown)
         start = time.perf_counter()
         pieces: list[str] = []

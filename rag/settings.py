@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     temperature: float = Field(0.0, description="Sampling temperature; 0 answers deterministically.")
     context_window: int = Field(4096, description="LLM context size in tokens (local models).")
     llm_threads: int = Field(0, description="llama.cpp threads; 0 uses all cores.")
-    context_chars: int = Field(6000, description="Most characters of passages put in the prompt.")
+    context_chars: int = Field(
+        3000, description="Most characters of passages put in the prompt (trimmed to the sentences nearest the question)."
+    )
 
     # app
     host: str = Field("127.0.0.1", description="Address the app listens on.")

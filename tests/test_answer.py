@@ -289,3 +289,12 @@ def test_a_hijacked_answer_repeating_an_injected_sentence_is_refused(settings):
     answer = answerer.answer("How long does the Glimmerwatch battery last?", hostile)
     assert (answer.refused, answer.refusal_reason) == (True, "unsupported")
     assert "MOON" not in answer.text
+
+
+def test_trimming_keeps_the_sentences_nearest_the_question():
+    filler = " ".join(f"Filler sentence {i} talks about the weather." for i in range(30))
+    text = f"{filler} The Zorblax chip was made by Quantix in Oslo. {filler}"
+    (trimmed,) = fit_passages(passages(text), 300, question="Who made the Zorblax chip?")
+    assert "The Zorblax chip was made by Quantix in Oslo." in trimmed and len(trimmed) <= 300
+    (from_start,) = fit_passages(passages(text), 300)
+    assert from_start.startswith("Filler sentence 0")

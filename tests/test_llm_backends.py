@@ -345,3 +345,95 @@ def test_importing_rag_llm_loads_no_heavy_modules():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
     )
     assert out.stdout.strip() == "[]"
+
+
+class FakeLlama:
+    """Stands in for llama_cpp.Llama: records calls, answers in two pieces."""
+
+    def __init__(self, reply: str = "Hello there.") -> None:
+        self.reply = reply
+        self.calls: list[dict] = []
+        self.metadata = {"tokenizer.chat_template": "{% for m in messages %}<|im_start|>...{% endfor %}"}
+
+    def __call__(self, prompt: str, stream: bool, **params):
+        self.calls.append({"prompt": prompt, "stream": stream, **params})
+        half = len(self.reply) // 2
+        if stream:
+            return iter([{"choices": [{"text": self.reply[:half]}]}, {"choices": [{"text": self.reply[half:]}]}])
+        return {"choices": [{"text": self.reply}]}
+
+    def create_chat_completion(self, messages, stream: bool, **params):
+        self.calls.append({"messages": messages, "stream": stream, **params})
+        if stream:
+            return iter(
+                [{"choices": [{"delta": {"role": "assistant"}}]}, {"choices": [{"delta": {"content": self.reply}}]}]
+            )
+        return {"choices": [{"message": {"role": "assistant", "content": self.reply}}]}
+
+
+def make_local_llm(fake: FakeLlama, chatml: bool = True):
+    cls = llm_module._llama_cpp_class()
+    return cls(
+        fake,
+        threading.Lock(),
+        model_path="/models/x.gguf",
+        context_window=4096,
+        max_new_tokens=64,
+        temperature=0.0,
+        chatml=chatml,
+        messages_to_prompt=llm_module.chatml_messages_to_prompt,
+        completion_to_prompt=llm_module.chatml_completion_to_prompt,
+    )
+
+
+def test_local_runner_sends_chatml_with_stop_tokens_and_settings():
+    fake = FakeLlama()
+    llm = make_local_llm(fake)
+    assert llm.chat(MESSAGES).message.content == "Hello there."
+    call = fake.calls[0]
+    assert call["prompt"] == llm_module.chatml_messages_to_prompt(MESSAGES)
+    assert call["stop"] == llm_module.STOP and call["max_tokens"] == 64 and call["temperature"] == 0.0
+    assert "".join(c.delta for c in llm.stream_chat(MESSAGES)) == "Hello there."
+    assert llm.complete("Hi").text == "Hello there."
+    assert fake.calls[-1]["prompt"].startswith("<|im_start|>system\n")
+
+
+def test_local_runner_can_use_the_models_own_chat_template():
+    fake = FakeLlama()
+    llm = make_local_llm(fake, chatml=False)
+    assert llm.chat(MESSAGES).message.content == "Hello there."
+    assert fake.calls[0]["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert "".join(c.delta or "" for c in llm.stream_chat(MESSAGES)) == "Hello there."
+
+
+def test_local_runner_generates_one_request_at_a_time():
+    """llama.cpp contexts are not thread safe: a second stream waits until the first finishes."""
+    fake = FakeLlama()
+    llm = make_local_llm(fake)
+    first = llm.stream_complete("one")
+    next(first)  # first stream holds the lock mid-generation
+    done = threading.Event()
+
+    def second():
+        llm.complete("two")
+        done.set()
+
+    thread = threading.Thread(target=second, daemon=True)
+    thread.start()
+    assert not done.wait(0.3)
+    list(first)  # finishing the first stream releases the lock
+    assert done.wait(5)
+
+
+def test_gguf_path_uses_chatml_or_the_files_own_template(settings, tmp_path, monkeypatch):
+    gemma = FakeLlama()
+    gemma.metadata = {"tokenizer.chat_template": "{{ '<start_of_turn>' + role }}"}
+    qwen = FakeLlama()
+    models = {"gemma.gguf": gemma, "qwen.gguf": qwen}
+    monkeypatch.setattr(llm_module, "_load_llama", lambda path, n_ctx, n_threads: (models[path.name], threading.Lock()))
+    for name in models:
+        (tmp_path / name).write_bytes(b"GGUF" + b"\0" * 16)
+    settings.llm = str(tmp_path / "gemma.gguf")
+    assert get_llm(settings).chatml is False
+    settings.llm = str(tmp_path / "qwen.gguf")
+    assert get_llm(settings).chatml is True
