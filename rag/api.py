@@ -102,6 +102,7 @@ class NewsQA:
         with self._ingest_lock:
             report = self.ingestor.ingest(sources, progress=progress)
             self._keyword_checked_articles = self._index_version()
+            self.retriever.forget_articles()
         return report
 
     def ensure_sample_corpus(self, progress=None):
@@ -123,6 +124,7 @@ class NewsQA:
                 self.store.delete_article(article_id)
             self.keyword.delete_articles(ids)
             self._keyword_checked_articles = self._index_version()
+            self.retriever.forget_articles()
         return ids
 
     # reading the index ---------------------------------------------------
@@ -196,6 +198,7 @@ class NewsQA:
 
             reconcile_keyword_index(self.store, self.keyword)
             self._keyword_checked_articles = version
+            self.retriever.forget_articles()
         finally:
             self._ingest_lock.release()
 

@@ -96,7 +96,10 @@ class KeywordIndex:
             conn = self._connect()
             with conn:
                 for article_id, content_hash, rows in articles:
-                    conn.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+                    # The delete scans the FTS table (UNINDEXED column): only pay for it when the article was indexed.
+                    indexed = conn.execute("SELECT 1 FROM articles WHERE article_id = ?", (article_id,)).fetchone()
+                    if indexed:
+                        conn.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
                     conn.executemany(
                         "INSERT INTO chunks (text, title, chunk_id, article_id, source, published_ts) VALUES (?, ?, ?, ?, ?, ?)",
                         [(text, title, cid, article_id, source, ts) for text, title, cid, source, ts in rows],

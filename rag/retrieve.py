@@ -15,7 +15,8 @@ from rag.types import Passage
 
 RRF_K = 60
 RECENCY_WEIGHT = 0.5  # how much "latest" questions favour newer articles
-MAX_PER_ARTICLE = 2  # keeps one long article from filling every slot
+MAX_PER_ARTICLE = 2
+OVERFETCH = 10  # a filtered question looks this many times deeper before asking Chroma to filter  # keeps one long article from filling every slot
 RECENCY_WORDS = re.compile(r"\b(latest|most recent|newest|recent(ly)?|this (week|month|year)|today|now|current(ly)?)\b", re.I)
 
 
@@ -61,6 +62,7 @@ class HybridRetriever:
         self.keyword = keyword
         self.embedder = embedder
         self.settings = settings
+        self._article_meta: dict[str, tuple[str, int | None]] | None = None
 
     def retrieve(
         self,
@@ -81,8 +83,7 @@ class HybridRetriever:
         rankings: list[list[str]] = []
         found: dict[str, tuple[str, dict, float]] = {}
         if mode in ("hybrid", "dense"):
-            where = filter_where(sources=sources, since_ts=since_ts, until_ts=until_ts)
-            dense = self.store.query(query_vector, n, where)
+            dense = self._dense(query_vector, n, sources, since_ts, until_ts)
             rankings.append([cid for cid, *_ in dense])
             found.update({cid: (text, meta, sim) for cid, text, meta, sim in dense})
         if mode in ("hybrid", "keyword"):
@@ -107,6 +108,44 @@ class HybridRetriever:
         ranked = sorted(fused, key=fused.get, reverse=True)
         chosen = self._diverse_top(ranked, found, k)
         return [to_passage(cid, *found[cid]) for cid in chosen]
+
+    def forget_articles(self) -> None:
+        """Articles were added, changed or deleted: the cached article filter data is stale."""
+        self._article_meta = None
+
+    def _articles_passing(self, sources, since_ts, until_ts) -> set[str]:
+        if self._article_meta is None:
+            self._article_meta = {
+                aid: (meta.get("source", ""), meta.get("published_ts"))
+                for aid, meta in self.store.article_records().items()
+            }
+        wanted = set(sources or ())
+        return {
+            aid
+            for aid, (source, ts) in self._article_meta.items()
+            if (not wanted or source in wanted)
+            and (since_ts is None or (ts is not None and ts >= since_ts))
+            and (until_ts is None or (ts is not None and ts <= until_ts))
+        }
+
+    def _dense(self, vector, n, sources, since_ts, until_ts) -> list[tuple[str, str, dict, float]]:
+        """Nearest chunks that pass the filters.
+
+        Chroma's metadata filters scan the collection (about 250 ms at 100,000 chunks), so a filtered
+        question first over-fetches the unfiltered neighbours and filters them by article; only when
+        too few pass does it ask Chroma to filter.
+        """
+        where = filter_where(sources=sources, since_ts=since_ts, until_ts=until_ts)
+        if where is None:
+            return self.store.query(vector, n)
+        wide = self.store.nearest_ids(vector, n * OVERFETCH)
+        allowed = self._articles_passing(sources, since_ts, until_ts)
+        kept = [(cid, sim) for cid, sim in wide if cid.rsplit(":", 1)[0] in allowed][:n]
+        if len(kept) < n and len(wide) == n * OVERFETCH:
+            return self.store.query(vector, n, where)
+        got = self.store.get_chunks(ids=[cid for cid, _ in kept])
+        rows = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        return [(cid, *rows[cid], sim) for cid, sim in kept if cid in rows]
 
     @staticmethod
     def _diverse_top(ranked: list[str], found: dict[str, tuple[str, dict, float]], k: int) -> list[str]:

@@ -164,6 +164,14 @@ class ChromaStore:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         return self.chunks.get(ids=ids, where=where, include=include)
 
+    def nearest_ids(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
+        """The n nearest chunks as (id, cosine similarity), without their text: cheap to over-fetch."""
+        total = self.count_chunks()
+        if total == 0:
+            return []
+        got = self.chunks.query(query_embeddings=[embedding], n_results=min(n, total), include=["distances"])
+        return [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)]
+
     def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[tuple[str, str, dict, float]]:
         """Nearest chunks as (id, text, metadata, cosine similarity), best first."""
         total = self.count_chunks()

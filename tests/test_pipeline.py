@@ -179,3 +179,30 @@ def test_a_single_long_article_still_fills_k_passages(qa, tmp_path):
     assert qa.stats()["chunks"] > 5
     passages = qa.retrieve("How long does the Zorblax battery last?", k=5)
     assert len(passages) == 5 and len({p.chunk_id for p in passages}) == 5
+
+
+@pytest.mark.parametrize("overfetch", [1, 10])
+def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypatch, overfetch):
+    """The over-fetch shortcut for filtered questions must return what Chroma's filtered query returns."""
+    import rag.retrieve
+
+    monkeypatch.setattr(rag.retrieve, "OVERFETCH", overfetch)
+    rows = [
+        {"title": f"Robot story {n}", "text": f"Robot number {n} learned task {n % 7} in the warehouse.",
+         "url": f"https://example.com/{n}", "published": f"20{10 + n % 12}-03-01", "source": "Alpha" if n % 3 else "Beta"}
+        for n in range(60)
+    ]
+    (tmp_path / "robots.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    qa.ingest([tmp_path / "robots.jsonl"])
+    from rag.retrieve import as_timestamp
+    from rag.store import filter_where
+
+    vector = qa.embedder.get_query_embedding("robot learned task 3")
+    for sources, since in ((["Beta"], None), (None, "2019-01-01"), (["Alpha"], "2015-01-01")):
+        since_ts = as_timestamp(since)
+        expected = qa.store.query(vector, 8, filter_where(sources=sources, since_ts=since_ts))
+        got = qa.retriever._dense(vector, 8, sources, since_ts, None)
+        # the same similarities in the same order (equal ones may come in either order)
+        assert [round(sim, 5) for *_, sim in got] == [round(sim, 5) for *_, sim in expected]
+        assert all(meta["source"] in (sources or [meta["source"]]) for _, _, meta, _ in got)
+        assert all(meta["published_ts"] >= (since_ts or 0) for _, _, meta, _ in got)
