@@ -42,7 +42,8 @@ def test_prompt_numbers_and_delimits_passages_and_lists_valid_ids(settings):
     assert '<passage id="1" title="Article 1" source="example.com" date="2025-09-12">' in prompt
     assert prompt.count("</passage>") == 3
     assert "Valid passage numbers: [1], [2], [3]." in prompt
-    assert REFUSAL in prompt
+    assert REFUSAL not in prompt  # the model is asked to "say so"; the fixed sentence is the code's (see answer.toml)
+    assert "do not answer the question, say so" in prompt
     assert "untrusted" in prompt
     assert "Question: How much did Alibaba rise?" in prompt
     assert prompt.index("</passage>") < prompt.index("Question:")  # the question comes after the passages
@@ -271,7 +272,6 @@ def test_every_prompt_template_loads_with_its_placeholders():
 
     answer, condense = load_prompts("answer"), load_prompts("condense")
     assert answer["refusal"] == REFUSAL
-    assert "{refusal}" in answer["system"]
     for key in ("{passages}", "{ids}", "{question}"):
         assert key in answer["user"]
     for key in ("{number}", "{title}", "{source}", "{date}", "{text}"):
