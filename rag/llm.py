@@ -7,6 +7,7 @@ the models folder and its sha256 checked before llama.cpp ever opens it. Heavy i
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import json
@@ -194,8 +195,21 @@ def _load_llama(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.
                 model = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
             except (ValueError, RuntimeError) as e:
                 raise ModelError(f"llama.cpp could not load {path} ({e}); check it is a GGUF model file.") from e
+            if not _models:
+                atexit.register(_close_models)
             _models[key] = (model, threading.Lock())
         return _models[key]
+
+
+def _close_models() -> None:
+    """Free llama.cpp models before interpreter shutdown: left to __del__, they raise at exit."""
+    with _models_lock:
+        for model, _ in _models.values():
+            try:
+                model.close()
+            except Exception:  # already half torn down; nothing useful to report at exit
+                pass
+        _models.clear()
 
 
 @cache
