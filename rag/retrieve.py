@@ -87,7 +87,7 @@ class HybridRetriever:
             rankings.append([cid for cid, *_ in dense])
             found.update({cid: (text, meta, sim) for cid, text, meta, sim in dense})
         if mode in ("hybrid", "keyword"):
-            hits = self.keyword.search(question, n, sources=sources, since_ts=since_ts, until_ts=until_ts)
+            hits = self._keyword(question, n, sources, since_ts, until_ts)
             rankings.append([cid for cid, _ in hits])
             missing = [cid for cid, _ in hits if cid not in found]
             if missing:
@@ -146,6 +146,18 @@ class HybridRetriever:
         got = self.store.get_chunks(ids=[cid for cid, _ in kept])
         rows = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
         return [(cid, *rows[cid], sim) for cid, sim in kept if cid in rows]
+
+    def _keyword(self, question, n, sources, since_ts, until_ts) -> list[tuple[str, float]]:
+        """BM25 hits that pass the filters; like `_dense`, filtered questions over-fetch and filter by article
+        first (the FTS5 filter columns are unindexed: 71 ms a query at 100,000 chunks)."""
+        if not sources and since_ts is None and until_ts is None:
+            return self.keyword.search(question, n)
+        wide = self.keyword.search(question, n * OVERFETCH)
+        allowed = self._articles_passing(sources, since_ts, until_ts)
+        kept = [(cid, score) for cid, score in wide if cid.rsplit(":", 1)[0] in allowed][:n]
+        if len(kept) < n and len(wide) == n * OVERFETCH:
+            return self.keyword.search(question, n, sources=sources, since_ts=since_ts, until_ts=until_ts)
+        return kept
 
     @staticmethod
     def _diverse_top(ranked: list[str], found: dict[str, tuple[str, dict, float]], k: int) -> list[str]:

@@ -183,7 +183,7 @@ def test_a_single_long_article_still_fills_k_passages(qa, tmp_path):
 
 @pytest.mark.parametrize("overfetch", [1, 10])
 def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypatch, overfetch):
-    """The over-fetch shortcut for filtered questions must return what Chroma's filtered query returns."""
+    """The over-fetch shortcut for filtered questions must return what the stores' own filters return."""
     import rag.retrieve
 
     monkeypatch.setattr(rag.retrieve, "OVERFETCH", overfetch)
@@ -206,3 +206,6 @@ def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypa
         assert [round(sim, 5) for *_, sim in got] == [round(sim, 5) for *_, sim in expected]
         assert all(meta["source"] in (sources or [meta["source"]]) for _, _, meta, _ in got)
         assert all(meta["published_ts"] >= (since_ts or 0) for _, _, meta, _ in got)
+        filtered = qa.keyword.search("robot learned task 3", 8, sources=sources, since_ts=since_ts)
+        shortcut = qa.retriever._keyword("robot learned task 3", 8, sources, since_ts, None)
+        assert [round(score, 6) for _, score in shortcut] == [round(score, 6) for _, score in filtered]
