@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<22} {r['gold@5']:>8.1%} {r['answer@2400']:>12.1%}")
     print("\nTargets: gold@5 >= 97%, answer@2400 >= 90%, newsrag hybrid above both baselines on both.")
     args.work.mkdir(parents=True, exist_ok=True)
-    (args.work / "results.json").write_text(json.dumps({"questions": len(questions), "results": results, "misses": misses}, indent=2))
+    (args.work / "results.json").write_text(
+        json.dumps({"questions": len(questions), "results": results, "misses": misses}, indent=2)
+    )
     print(f"Misses per retriever: {args.work / 'results.json'}")
     return 0
 

@@ -7,9 +7,9 @@ can act on; it never raises and never stops the batch.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
-import codecs
 import json
 import logging
 import os

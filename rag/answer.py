@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rag.citations import CitedSentence, parse_answer, render_answer
@@ -269,33 +270,31 @@ def _substantive(sentences: list[CitedSentence]) -> bool:
     return any(content_words(s.text) for s in sentences)
 
 
-def _call(fn: Callable[[], str]) -> str:
-    """Run an LLM call, turning client errors into a ModelError that says what to check."""
+@contextmanager
+def _llm_errors() -> Iterator[None]:
+    """Turn LLM client errors into a ModelError that says what to check."""
     from rag.llm import ModelError
 
     try:
-        return fn()
+        yield
     except ModelError:
         raise
     except Exception as e:
         raise ModelError(
             f"The language model failed ({type(e).__name__}: {e}). Check the model server or NEWSRAG_LLM settings."
         ) from e
+
+
+def _call(fn: Callable[[], str]) -> str:
+    with _llm_errors():
+        return fn()
 
 
 def _call_stream(fn: Callable[[], Any]) -> Iterator[str]:
-    from rag.llm import ModelError
-
-    try:
+    with _llm_errors():
         for chunk in fn():
             if chunk.delta:
                 yield chunk.delta
-    except ModelError:
-        raise
-    except Exception as e:
-        raise ModelError(
-            f"The language model failed ({type(e).__name__}: {e}). Check the model server or NEWSRAG_LLM settings."
-        ) from e
 
 
 # --- multi-turn helpers ------------------------------------------------------------------------

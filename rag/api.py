@@ -27,7 +27,9 @@ class NewsQA:
     `llm` and `embedder` may be passed in (tests pass fakes); otherwise settings choose them.
     """
 
-    def __init__(self, data_dir: str | Path | None = None, *, settings: Settings | None = None, llm=None, embedder=None):
+    def __init__(
+        self, data_dir: str | Path | None = None, *, settings: Settings | None = None, llm=None, embedder=None
+    ):
         settings = settings or Settings()
         if data_dir is not None:
             settings = settings.model_copy(update={"data_dir": Path(data_dir)})
@@ -118,7 +120,11 @@ class NewsQA:
         path = Path(ref)
         if path.exists():
             candidates.add(path.resolve().as_uri())
-        ids = [aid for aid, meta in records.items() if aid in candidates or meta.get("key") in candidates or meta.get("url") in candidates]
+        ids = [
+            aid
+            for aid, meta in records.items()
+            if aid in candidates or meta.get("key") in candidates or meta.get("url") in candidates
+        ]
         with self._ingest_lock:
             for article_id in ids:
                 self.store.delete_article(article_id)
@@ -148,7 +154,10 @@ class NewsQA:
         """Stored articles (newest first), optionally those whose title, source or URL contains `query`."""
         needle = query.lower().strip()
         rows = [
-            {"id": aid, **{k: meta.get(k, "") for k in ("title", "source", "url", "published", "n_chunks", "ingested_at")}}
+            {
+                "id": aid,
+                **{k: meta.get(k, "") for k in ("title", "source", "url", "published", "n_chunks", "ingested_at")},
+            }
             for aid, meta in self.store.article_records().items()
         ]
         if needle:
@@ -203,7 +212,13 @@ class NewsQA:
             self._ingest_lock.release()
 
     def retrieve(
-        self, question: str, k: int = 5, sources=None, since: DateLike = None, until: DateLike = None, mode: str | None = None
+        self,
+        question: str,
+        k: int = 5,
+        sources=None,
+        since: DateLike = None,
+        until: DateLike = None,
+        mode: str | None = None,
     ) -> list[Passage]:
         self._keyword_in_line()
         return self.retriever.retrieve(question, k=k, sources=sources, since=since, until=until, mode=mode)
@@ -229,7 +244,14 @@ class NewsQA:
         return answer
 
     def ask(
-        self, question: str, *, k: int | None = None, sources=None, since: DateLike = None, until: DateLike = None, history=None
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        sources=None,
+        since: DateLike = None,
+        until: DateLike = None,
+        history=None,
     ) -> Answer:
         started = time.perf_counter()
         standalone, passages, timings = self._prepare(question, k, sources, since, until, history)
@@ -237,7 +259,14 @@ class NewsQA:
         return self._finish(answer, question, standalone, timings, started)
 
     def stream(
-        self, question: str, *, k: int | None = None, sources=None, since: DateLike = None, until: DateLike = None, history=None
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        sources=None,
+        since: DateLike = None,
+        until: DateLike = None,
+        history=None,
     ) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""
         started = time.perf_counter()

@@ -178,7 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    for name, func, text in (("ask", cmd_ask, "answer a question with citations"), ("chat", cmd_chat, "interactive chat")):
+    for name, func, text in (
+        ("ask", cmd_ask, "answer a question with citations"),
+        ("chat", cmd_chat, "interactive chat"),
+    ):
         p = sub.add_parser(name, help=text)
         if name == "ask":
             p.add_argument("question")
@@ -209,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     if rest and args.command not in ("eval", "serve"):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.command in ("eval", "serve"):
             return args.func(args, rest)

@@ -105,7 +105,8 @@ class KeywordIndex:
                         [(text, title, cid, article_id, source, ts) for text, title, cid, source, ts in rows],
                     )
                     conn.execute(
-                        "INSERT OR REPLACE INTO articles (article_id, content_hash) VALUES (?, ?)", (article_id, content_hash)
+                        "INSERT OR REPLACE INTO articles (article_id, content_hash) VALUES (?, ?)",
+                        (article_id, content_hash),
                     )
 
     def delete_articles(self, article_ids: Iterable[str]) -> None:

@@ -7,8 +7,8 @@ computed from their stored embeddings), so that the answerer's relevance cutoff 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
 from rag.store import filter_where
 from rag.types import Passage
@@ -17,7 +17,9 @@ RRF_K = 60
 RECENCY_WEIGHT = 0.5  # how much "latest" questions favour newer articles
 MAX_PER_ARTICLE = 2
 OVERFETCH = 10  # a filtered question looks this many times deeper before asking Chroma to filter  # keeps one long article from filling every slot
-RECENCY_WORDS = re.compile(r"\b(latest|most recent|newest|recent(ly)?|this (week|month|year)|today|now|current(ly)?)\b", re.I)
+RECENCY_WORDS = re.compile(
+    r"\b(latest|most recent|newest|recent(ly)?|this (week|month|year)|today|now|current(ly)?)\b", re.I
+)
 
 
 def as_timestamp(value: date | datetime | str | None, *, end_of_day: bool = False) -> int | None:
@@ -27,8 +29,10 @@ def as_timestamp(value: date | datetime | str | None, *, end_of_day: bool = Fals
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
     if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day, 23, 59, 59) if end_of_day else datetime(
-            value.year, value.month, value.day
+        value = (
+            datetime(value.year, value.month, value.day, 23, 59, 59)
+            if end_of_day
+            else datetime(value.year, value.month, value.day)
         )
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -144,7 +148,9 @@ class HybridRetriever:
         if len(kept) < n and len(wide) == n * OVERFETCH:
             return self.store.query(vector, n, where)
         got = self.store.get_chunks(ids=[cid for cid, _ in kept])
-        rows = {cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        rows = {
+            cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
         return [(cid, *rows[cid], sim) for cid, sim in kept if cid in rows]
 
     def _keyword(self, question, n, sources, since_ts, until_ts) -> list[tuple[str, float]]:

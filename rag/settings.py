@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-import os
-
-from pydantic import Field, model_validator, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -29,7 +28,9 @@ class Settings(BaseSettings):
         default_factory=lambda: _default_data_dir() / "models",
         description="Where the assembled local model is cached; shared by every data dir.",
     )
-    chroma_url: str | None = Field(None, description="A Chroma server (http://host:port); unset uses the embedded store in data_dir.")
+    chroma_url: str | None = Field(
+        None, description="A Chroma server (http://host:port); unset uses the embedded store in data_dir."
+    )
     collection: str = Field("newsrag", description="Name prefix of the Chroma collections.")
 
     # ingestion
@@ -42,7 +43,9 @@ class Settings(BaseSettings):
     allow_hosts: list[str] = Field(default_factory=list, description="Hosts allowed although private or loopback.")
 
     # embeddings
-    embed_model: str = Field("all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (bundled), 'hash' (tests) or a local model folder.")
+    embed_model: str = Field(
+        "all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (bundled), 'hash' (tests) or a local model folder."
+    )
     embed_batch_size: int = Field(64, description="Chunks per embedding batch.")
     torch_threads: int = Field(0, description="Torch CPU threads; 0 keeps torch's default.")
 
@@ -50,7 +53,9 @@ class Settings(BaseSettings):
     top_k: int = Field(5, description="Passages returned and given to the LLM.")
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = Field("hybrid", description="How passages are found.")
     candidates: int = Field(40, description="Candidates taken from each retriever before fusion.")
-    min_relevance: float = Field(0.25, description="Below this dense similarity of the best passage, refuse without calling the LLM.")
+    min_relevance: float = Field(
+        0.25, description="Below this dense similarity of the best passage, refuse without calling the LLM."
+    )
 
     # answering
     llm: str = Field("local", description="'local' (bundled GGUF), 'ollama', 'openai', or a path to a .gguf file.")
@@ -63,7 +68,8 @@ class Settings(BaseSettings):
     context_window: int = Field(4096, description="LLM context size in tokens (local models).")
     llm_threads: int = Field(0, description="llama.cpp threads; 0 uses all cores.")
     context_chars: int = Field(
-        3000, description="Most characters of passages put in the prompt (trimmed to the sentences nearest the question)."
+        3000,
+        description="Most characters of passages put in the prompt (trimmed to the sentences nearest the question).",
     )
 
     # app
@@ -93,7 +99,6 @@ class Settings(BaseSettings):
     @property
     def keyword_path(self) -> Path:
         return self.data_dir / "keyword.sqlite3"
-
 
 
 def load_preset(name_or_path: str, **overrides) -> Settings:

@@ -21,12 +21,24 @@ def write_article(folder: Path, name: str, title: str, body: str) -> Path:
 @pytest.fixture
 def corpus(tmp_path):
     folder = tmp_path / "corpus" / "tech"
-    write_article(folder, "chips.txt", "Chipmaker unveils quantum processor",
-                  "Zorblax Corp unveiled a 512-qubit processor on Monday. The chip runs at four kelvin. " * 5)
-    write_article(folder, "phones.txt", "Phone sales slump in Europe",
-                  "Handset shipments in Europe fell 12% in the third quarter, analysts at Frobnitz said. " * 5)
-    write_article(folder, "games.txt", "Console makers race to streaming",
-                  "Three console makers will stream games to televisions by 2026, executives said. " * 5)
+    write_article(
+        folder,
+        "chips.txt",
+        "Chipmaker unveils quantum processor",
+        "Zorblax Corp unveiled a 512-qubit processor on Monday. The chip runs at four kelvin. " * 5,
+    )
+    write_article(
+        folder,
+        "phones.txt",
+        "Phone sales slump in Europe",
+        "Handset shipments in Europe fell 12% in the third quarter, analysts at Frobnitz said. " * 5,
+    )
+    write_article(
+        folder,
+        "games.txt",
+        "Console makers race to streaming",
+        "Three console makers will stream games to televisions by 2026, executives said. " * 5,
+    )
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4 not read")
     return folder.parent
 
@@ -51,7 +63,9 @@ def test_second_ingest_embeds_nothing_and_keeps_counts(qa, corpus, monkeypatch):
     before = qa.stats()
     calls = []
     original = qa.embedder.get_text_embedding_batch
-    monkeypatch.setattr(type(qa.embedder), "get_text_embedding_batch", lambda self, texts, **kw: calls.append(texts) or original(texts))
+    monkeypatch.setattr(
+        type(qa.embedder), "get_text_embedding_batch", lambda self, texts, **kw: calls.append(texts) or original(texts)
+    )
     report = qa.ingest([corpus])
     assert len(report.unchanged) == 3 and not report.added and not report.updated
     assert calls == []
@@ -106,9 +120,26 @@ def test_delete_removes_article_everywhere(qa, corpus):
 def test_filters_by_source_and_date(qa, tmp_path):
     feed = tmp_path / "feed.jsonl"
     rows = [
-        {"title": "Old robot news", "text": "A warehouse robot named Ferris learned to stack boxes.", "url": "https://a.example/1", "published": "2020-01-05", "source": "Alpha"},
-        {"title": "New robot news", "text": "A warehouse robot named Ferris learned to climb stairs.", "url": "https://b.example/2", "published": "2024-06-01", "source": "Beta"},
-        {"title": "Undated robot news", "text": "A warehouse robot named Ferris learned to sing.", "url": "https://c.example/3", "source": "Beta"},
+        {
+            "title": "Old robot news",
+            "text": "A warehouse robot named Ferris learned to stack boxes.",
+            "url": "https://a.example/1",
+            "published": "2020-01-05",
+            "source": "Alpha",
+        },
+        {
+            "title": "New robot news",
+            "text": "A warehouse robot named Ferris learned to climb stairs.",
+            "url": "https://b.example/2",
+            "published": "2024-06-01",
+            "source": "Beta",
+        },
+        {
+            "title": "Undated robot news",
+            "text": "A warehouse robot named Ferris learned to sing.",
+            "url": "https://c.example/3",
+            "source": "Beta",
+        },
     ]
     feed.write_text("\n".join(json.dumps(r) for r in rows))
     assert len(qa.ingest([feed]).added) == 3
@@ -121,7 +152,11 @@ def test_filters_by_source_and_date(qa, tmp_path):
     newest = qa.retrieve("what is the latest news about the warehouse robot Ferris?", k=3)
     assert newest[0].title == "New robot news"
     stats = qa.stats()
-    assert stats["earliest"].startswith("2020-01-05") and stats["latest"].startswith("2024-06-01") and stats["undated"] == 1
+    assert (
+        stats["earliest"].startswith("2020-01-05")
+        and stats["latest"].startswith("2024-06-01")
+        and stats["undated"] == 1
+    )
 
 
 def test_passages_carry_offsets_and_metadata(qa, corpus):
@@ -160,14 +195,21 @@ def test_orphan_chunks_from_a_crash_are_removed(qa, corpus):
     assert len(report.added) == 1 and len(report.unchanged) == 2
     stats = qa.stats()
     assert stats["articles"] == 3
-    assert stats["chunks"] == sum(int(m["n_chunks"]) for m in qa.store.article_records().values()) == qa.keyword.count_chunks()
+    assert (
+        stats["chunks"]
+        == sum(int(m["n_chunks"]) for m in qa.store.article_records().values())
+        == qa.keyword.count_chunks()
+    )
 
 
 def test_index_built_with_another_embedder_is_refused(qa, corpus, settings):
     qa.ingest([corpus])
     from rag.store import StoreError
 
-    other = NewsQA(settings=settings.model_copy(update={"embed_model": "some-other-model"}), embedder=type(qa.embedder)(model_name="other"))
+    other = NewsQA(
+        settings=settings.model_copy(update={"embed_model": "some-other-model"}),
+        embedder=type(qa.embedder)(model_name="other"),
+    )
     with pytest.raises(StoreError, match="embedding model"):
         other.stats()
 
@@ -188,8 +230,13 @@ def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypa
 
     monkeypatch.setattr(rag.retrieve, "OVERFETCH", overfetch)
     rows = [
-        {"title": f"Robot story {n}", "text": f"Robot number {n} learned task {n % 7} in the warehouse.",
-         "url": f"https://example.com/{n}", "published": f"20{10 + n % 12}-03-01", "source": "Alpha" if n % 3 else "Beta"}
+        {
+            "title": f"Robot story {n}",
+            "text": f"Robot number {n} learned task {n % 7} in the warehouse.",
+            "url": f"https://example.com/{n}",
+            "published": f"20{10 + n % 12}-03-01",
+            "source": "Alpha" if n % 3 else "Beta",
+        }
         for n in range(60)
     ]
     (tmp_path / "robots.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
