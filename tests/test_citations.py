@@ -82,3 +82,30 @@ def test_decimal_numbers_are_not_sentence_breaks():
         "It costs $2.5 billion.",
         "Version 3.1 shipped.",
     ]
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+from hypothesis import given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from rag.citations import clean_citations, marker_numbers  # noqa: E402
+
+_words = st.sampled_from(["Alibaba", "rose", "7%", "chips", "in", "2024", "Baidu", "e.g.", "U.S.", "and", ".", "!", "\n"])
+_markers = st.builds(lambda ns: "[" + ", ".join(map(str, ns)) + "]", st.lists(st.integers(-2, 12), min_size=1, max_size=3))
+_raw = st.lists(st.one_of(_words, _markers, st.text(max_size=6)), max_size=40).map(" ".join)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(raw=_raw, n_passages=st.integers(0, 6))
+def test_cleaned_citations_are_valid_and_numbered_in_order_of_first_use(raw, n_passages):
+    text, order = clean_citations(raw, range(1, n_passages + 1))
+    # every cited original number is a real passage, each listed once
+    assert all(1 <= n <= n_passages for n in order) and len(order) == len(set(order))
+    # the markers left in the text are exactly 1..len(order), first used in that order
+    used = marker_numbers(text)
+    assert set(used) == set(range(1, len(order) + 1))
+    first_uses = list(dict.fromkeys(used))
+    assert first_uses == sorted(first_uses)
+    # cleaning is stable: cleaning the cleaned text again changes nothing
+    assert clean_citations(text, range(1, len(order) + 1)) == (text, list(range(1, len(order) + 1)))
