@@ -103,26 +103,6 @@ def _text_windows(seed: int):
         yield title, body[start : start + 1200]
 
 
-def _insert_new_articles(keyword, articles: list[tuple[str, str, list[tuple]]]) -> None:
-    """KeywordIndex.replace_articles without its per-article DELETE, which scans the whole FTS table.
-
-    The synthetic articles are new, so the DELETE would remove nothing; skipping it keeps the build
-    linear (replace_articles' own cost at this size is measured separately).
-    """
-    with keyword._lock:
-        conn = keyword._connect()
-        with conn:
-            for article_id, content_hash, rows in articles:
-                conn.executemany(
-                    "INSERT INTO chunks (text, title, chunk_id, article_id, source, published_ts) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(text, title, cid, article_id, source, ts) for text, title, cid, source, ts in rows],
-                )
-                conn.execute(
-                    "INSERT OR REPLACE INTO articles (article_id, content_hash) VALUES (?, ?)",
-                    (article_id, content_hash),
-                )
-
-
 def build_synthetic(data_dir: str, n_chunks: int, seed: int = 7, batch_articles: int = 400) -> dict[str, Any]:
     """Runs in a child process: writes n_chunks synthetic chunks into a fresh index; returns the build times."""
     import numpy as np
@@ -186,7 +166,7 @@ def build_synthetic(data_dir: str, n_chunks: int, seed: int = 7, batch_articles:
         t1 = time.perf_counter()
         store.put_chunks(ids, vectors, documents, metadatas)
         t2 = time.perf_counter()
-        _insert_new_articles(keyword, keyword_rows)
+        keyword.replace_articles(keyword_rows)
         t3 = time.perf_counter()
         store.put_articles(records)
         t4 = time.perf_counter()
