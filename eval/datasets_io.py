@@ -9,7 +9,9 @@ from pathlib import Path
 from eval.normalize import collapse_whitespace, contains
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
-QUESTION_TYPES = ("single", "multi", "unanswerable")
+QUESTION_TYPES = ("single", "multi", "unanswerable", "nearmiss", "synthesis", "followup")
+UNANSWERABLE_TYPES = ("unanswerable", "nearmiss")  # the articles don't answer these: refusing is right
+SPLITS = ("dev", "test")
 
 
 class DatasetError(ValueError):
@@ -24,10 +26,14 @@ class Question:
     sources: list[str]
     type: str
     evidence: list[str] = field(default_factory=list)
+    split: str | None = None  # "dev" (tune on it) or "test" (report only)
+    points: list[list[str]] = field(default_factory=list)  # synthesis: key points, each a list of phrasings
+    min_points: int = 0  # synthesis: points a good answer must contain
+    history: list[str] = field(default_factory=list)  # followup: the user's earlier turns, oldest first
 
     @property
     def answerable(self) -> bool:
-        return self.type != "unanswerable"
+        return self.type not in UNANSWERABLE_TYPES
 
 
 def _parse_line(raw: str, where: str) -> Question:
@@ -48,6 +54,20 @@ def _parse_line(raw: str, where: str) -> Question:
             raise DatasetError(f"{where}: {key} must be a list of strings")
     if not str(data["question"]).strip():
         raise DatasetError(f"{where}: empty question")
+    if data.get("split") is not None and data["split"] not in SPLITS:
+        raise DatasetError(f"{where}: split {data['split']!r} is not one of {', '.join(SPLITS)}")
+    points = data.get("points", [])
+    if not isinstance(points, list) or not all(
+        isinstance(p, list) and p and all(isinstance(x, str) for x in p) for p in points
+    ):
+        raise DatasetError(f"{where}: points must be a list of non-empty lists of phrases")
+    if data["type"] == "synthesis" and (len(points) < 2 or not 1 <= int(data.get("min_points", 2)) <= len(points)):
+        raise DatasetError(f"{where}: a synthesis question needs 2+ points and min_points between 1 and their count")
+    history = data.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        raise DatasetError(f"{where}: history must be a list of strings")
+    if data["type"] == "followup" and not history:
+        raise DatasetError(f"{where}: a followup question needs the earlier turn(s) in history")
     return Question(
         id=str(data["id"]),
         question=str(data["question"]),
@@ -55,6 +75,10 @@ def _parse_line(raw: str, where: str) -> Question:
         sources=list(data["sources"]),
         type=data["type"],
         evidence=list(data.get("evidence", [])),
+        split=data.get("split"),
+        points=[list(p) for p in points],
+        min_points=int(data.get("min_points", 2)) if data["type"] == "synthesis" else 0,
+        history=list(history),
     )
 
 
@@ -99,7 +123,9 @@ def source_problems(q: Question, corpus_root: Path) -> list[str]:
         if q.answers:
             problems.append(f"{q.id}: unanswerable but has answers")
         return problems
-    if not q.answers:
+    if q.type == "nearmiss" and q.answers:
+        problems.append(f"{q.id}: nearmiss questions are unanswerable but this one has answers")
+    if q.type not in ("synthesis", "nearmiss") and not q.answers:
         problems.append(f"{q.id}: answerable but has no answers")
     if q.type == "multi" and len(q.sources) < 2:
         problems.append(f"{q.id}: multi needs at least two sources")
@@ -114,6 +140,9 @@ def source_problems(q: Question, corpus_root: Path) -> list[str]:
     for sentence in q.evidence:
         if not any(collapse_whitespace(sentence) in t for t in flat):
             problems.append(f"{q.id}: evidence not found verbatim in its sources: {sentence[:60]!r}")
+    for i, point in enumerate(q.points, start=1):
+        if q.evidence and not any(contains(e, phrase) for e in q.evidence for phrase in point):
+            problems.append(f"{q.id}: no phrasing of point {i} ({point[0]!r}) in its evidence")
     for answer in q.answers:
         if q.evidence and not any(contains(e, answer) for e in q.evidence):
             problems.append(f"{q.id}: answer {answer!r} not in its evidence")

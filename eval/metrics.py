@@ -18,8 +18,11 @@ from eval.normalize import contains, tokens
 RETRIEVAL_KS = (1, 5, 10)
 MRR_K = 10
 EVIDENCE_OVERLAP = 0.7  # share of an evidence sentence's tokens a passage must hold to support it
-STAGES = ("retrieve", "generate", "total")
-GROUPS = ("overall", "single", "multi", "unanswerable")
+STAGES = ("retrieve", "first_token", "generate", "total")
+QUESTION_TYPES = ("single", "multi", "unanswerable", "nearmiss", "synthesis", "followup")
+UNANSWERABLE = ("unanswerable", "nearmiss")
+# Groups in the summary: overall, each type, and the two that the refusal targets are stated on.
+GROUPS = ("overall", *QUESTION_TYPES, "answerable", "not_answerable")
 
 
 # retrieval ------------------------------------------------------------------
@@ -82,6 +85,21 @@ def token_f1(answer_text: str, accepted: Iterable[str]) -> float:
         recall = common / len(gold_tokens)
         best = max(best, 2 * precision * recall / (precision + recall))
     return best
+
+
+def points_covered(answer_text: str, points: Iterable[Sequence[str]]) -> int:
+    """How many key points (each a list of accepted phrasings) the answer states."""
+    return sum(any(contains(answer_text, phrase) for phrase in point) for point in points)
+
+
+def crag_score(answerable: bool, refused: bool, correct: bool | None) -> int:
+    """CRAG-style: +1 a right answer or an honest refusal, 0 refusing an answerable question,
+    -1 a wrong answer given with confidence (including any answer to an unanswerable question)."""
+    if refused:
+        return 0 if answerable else 1
+    if not answerable:
+        return -1
+    return 1 if correct else -1
 
 
 # refusals -------------------------------------------------------------------
@@ -185,12 +203,13 @@ class QuestionScore:
     match: bool | None = None
     f1: float | None = None
     citation: float | None = None
+    crag: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
     @property
     def answerable(self) -> bool:
-        return self.type != "unanswerable"
+        return self.type not in UNANSWERABLE
 
 
 def score_answer(
@@ -201,15 +220,28 @@ def score_answer(
     citations: Sequence[tuple[str, str]],
     gold: Sequence[str],
     evidence: Sequence[str],
+    points: Sequence[Sequence[str]] = (),
+    min_points: int = 0,
 ) -> dict[str, object]:
-    """Answer-side scores of one question: a refused answerable question scores no match and F1 0."""
-    if qtype == "unanswerable":
-        return {"refused": refused, "match": None, "f1": None, "citation": None}
+    """Answer-side scores of one question: a refused answerable question scores no match and F1 0.
+
+    A synthesis question matches when the answer states at least min_points of its key points.
+    """
+    if qtype in UNANSWERABLE:
+        return {"refused": refused, "match": None, "f1": None, "citation": None, "crag": crag_score(False, refused, None)}
+    if qtype == "synthesis":
+        match = not refused and points_covered(answer_text, points) >= max(min_points, 1)
+        f1 = None
+    else:
+        match = False if refused else answer_match(answer_text, accepted)
+        f1 = 0.0 if refused else token_f1(answer_text, accepted)
+    cite_terms = list(accepted) + [phrase for point in points for phrase in point]
     return {
         "refused": refused,
-        "match": False if refused else answer_match(answer_text, accepted),
-        "f1": 0.0 if refused else token_f1(answer_text, accepted),
-        "citation": None if refused else citation_score(citations, gold, accepted, evidence),
+        "match": match,
+        "f1": f1,
+        "citation": None if refused else citation_score(citations, gold, cite_terms, evidence),
+        "crag": crag_score(True, refused, match),
     }
 
 
@@ -229,6 +261,7 @@ def summarize_group(scores: Sequence[QuestionScore]) -> dict[str, float | None]:
     out["f1"] = _mean(s.f1 for s in ok)
     out.update(refusal_scores((s.refused, s.answerable) for s in ok if s.refused is not None))
     out["citation"] = _mean(s.citation for s in ok)
+    out["crag"] = _mean(s.crag for s in ok)
     out.update(latency_stats(s.timings for s in ok))
     return out
 
@@ -236,8 +269,13 @@ def summarize_group(scores: Sequence[QuestionScore]) -> dict[str, float | None]:
 def summarize(scores: Sequence[QuestionScore]) -> dict[str, dict[str, float | None]]:
     """Scores per group: overall and per question type (types without questions are left out)."""
     summary = {"overall": summarize_group(scores)}
-    for qtype in GROUPS[1:]:
+    for qtype in QUESTION_TYPES:
         members = [s for s in scores if s.type == qtype]
         if members:
             summary[qtype] = summarize_group(members)
+    answerable = [s for s in scores if s.answerable]
+    refusable = [s for s in scores if not s.answerable]
+    if answerable and refusable:
+        summary["answerable"] = summarize_group(answerable)
+        summary["not_answerable"] = summarize_group(refusable)
     return summary

@@ -11,13 +11,14 @@ from eval.metrics import GROUPS
 
 TABLE_METRICS = (
     "n", "failed", "hit@1", "hit@5", "hit@10", "mrr@10", "all_gold@5",
-    "match", "f1", "refusal_precision", "refusal_recall", "citation",
-    "retrieve_median", "generate_median", "total_median", "total_p95",
+    "match", "f1", "refusal_precision", "refusal_recall", "refusal_rate", "citation", "crag",
+    "retrieve_median", "first_token_median", "generate_median", "total_median", "total_p95",
 )  # fmt: skip
 CHART_METRICS = ("hit@1", "hit@5", "hit@10", "mrr@10", "match", "f1", "refusal_precision", "refusal_recall", "citation")
 SHORT = {
     "refusal_precision": "ref_P", "refusal_recall": "ref_R", "all_gold@5": "all@5",
     "retrieve_median": "ret_s", "generate_median": "gen_s", "total_median": "tot_s", "total_p95": "tot_p95",
+    "refusal_rate": "ref_rate", "first_token_median": "ttft_s",
 }  # fmt: skip
 
 

@@ -28,7 +28,12 @@ from eval.metrics import QuestionScore, dedupe_articles, retrieval_scores, score
 log = logging.getLogger(__name__)
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
-DEFAULT_CORPORA = {"seed": ["seed"], "bbc-tech": ["bbc-news", "seed"]}  # relative to CORPORA
+DEFAULT_CORPORA = {  # relative to CORPORA
+    "seed": ["seed"],
+    "bbc-tech": ["bbc-news", "seed"],
+    "trust-dev": ["bbc-news", "seed"],
+    "trust-test": ["bbc-news", "seed"],
+}
 RUNS_DIR = Path(__file__).resolve().parent / "runs"  # git-ignored
 RANK_DEPTH = 30  # passages retrieved for the ranking; enough to fill ten distinct articles
 INDEX_FIELDS = ("embed_model", "chunk_tokens", "chunk_overlap")  # settings that need their own index
@@ -186,50 +191,76 @@ def _citations(answer: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _ask(qa: Any, question: str, history: list[tuple[str, str]] | None = None) -> Any:
+    """The final Answer, through the streaming path so that time to first token is measured too."""
+    answer = None
+    for piece in qa.stream(question, history=history or None):
+        answer = piece
+    return answer
+
+
 def evaluate_question(
     qa: Any, q: Question, gold: list[str], retrieval_only: bool
 ) -> tuple[QuestionScore, dict[str, Any]]:
-    """Ask one question; any exception is recorded on the result, never raised."""
+    """Ask one question; any exception is recorded on the result, never raised.
+
+    A followup question is asked after its history: each earlier turn is asked and answered
+    first, and the follow-up is scored with that conversation as its history.
+    """
     record: dict[str, Any] = {
         "id": q.id, "type": q.type, "question": q.question, "accepted": q.answers, "gold": gold,
         "answer": None, "refused": None, "refusal_reason": None, "citations": [], "retrieved": [], "timings": {}, "error": None,
     }  # fmt: skip
     score = QuestionScore(q.id, q.type)
     try:
+        history: list[tuple[str, str]] = []
+        if q.history and not retrieval_only:
+            for turn in q.history:
+                earlier = _ask(qa, turn, history)
+                history.append((turn, earlier.text))
+            record["history"] = [list(h) for h in history]
         started = time.perf_counter()
         passages = qa.retrieve(q.question, k=RANK_DEPTH)
         took = time.perf_counter() - started
         ranked = dedupe_articles(p.url or p.article_id for p in passages)
-        record["retrieved"] = ranked[:10]
-        if q.answerable and gold:
-            score.retrieval = retrieval_scores(ranked, gold, all_gold=q.type == "multi")
         if retrieval_only:
             score.timings = {"retrieve": took, "total": took}
         else:
-            answer = qa.ask(q.question)
+            answer = _ask(qa, q.question, history)
+            if q.history:  # a follow-up is searched as its standalone rewrite
+                ranked = dedupe_articles(p.url or p.article_id for p in answer.passages) or ranked
+                record["standalone"] = answer.standalone_question
             score.timings = dict(answer.timings)
             cited = [(c.passage.url or c.passage.article_id, c.passage.text) for c in answer.citations]
-            got = score_answer(q.type, q.answers, answer.text, answer.refused, cited, gold, q.evidence)
-            score.refused, score.match, score.f1, score.citation = (
+            got = score_answer(
+                q.type, q.answers, answer.text, answer.refused, cited, gold, q.evidence, q.points, q.min_points
+            )
+            score.refused, score.match, score.f1, score.citation, score.crag = (
                 got["refused"],
                 got["match"],
                 got["f1"],
                 got["citation"],
+                got["crag"],
             )
             record.update(
                 answer=answer.text,
                 refused=answer.refused,
                 refusal_reason=answer.refusal_reason,
+                refusal_detail=getattr(answer, "refusal_detail", None),
                 citations=_citations(answer),
             )
             record["raw"] = (getattr(answer, "debug", None) or {}).get("raw")  # the model's own text, for diagnosis
+            record["repaired"] = bool((getattr(answer, "debug", None) or {}).get("repaired"))
+        record["retrieved"] = ranked[:10]
+        if q.answerable and gold:
+            score.retrieval = retrieval_scores(ranked, gold, all_gold=q.type == "multi")
     except Exception as exc:  # one broken question must not end the run
         log.warning("Question %s failed: %s", q.id, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         score.error = f"{type(exc).__name__}: {exc}"
     record["timings"] = score.timings
     record["error"] = score.error
     record["scores"] = {
-        **(score.retrieval or {}), "match": score.match, "f1": score.f1, "citation": score.citation,
+        **(score.retrieval or {}), "match": score.match, "f1": score.f1, "citation": score.citation, "crag": score.crag,
     }  # fmt: skip
     return score, record
 

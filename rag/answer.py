@@ -14,13 +14,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rag.citations import CitedSentence, parse_answer, render_answer
 from rag.claims import ClaimChecker, Embed, content_words, is_decline
+from rag.context import Context, Sentence, _cosine, clean_passage_text, embed_cached, select_context
+from rag.focus import Coverage, QuestionFocus, adds_information, analyse, coverage, describe_gap, question_parts
 from rag.prompts import prompt
 from rag.settings import Settings
-from rag.types import Answer, Citation, Passage
+from rag.types import Answer, Citation, Passage, RefusalReason
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM, ChatMessage
@@ -28,97 +31,52 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFUSAL = prompt("answer", "refusal")
-MIN_PASSAGE_CHARS = 300  # below this share of the budget a passage is dropped rather than cut
+EXPLANATION_BUDGET = 1.5  # "why" and "how" questions get this many times the context: their points are spread out
+EXPLANATION_POINTS = 3  # most points a "why" answer lists
+DIRECT_MAX_TOKENS = 96  # a direct answer is one or two sentences
+ADDRESS_CANDIDATES = 12  # best-scored retrieved sentences looked at for the focus check and repairs
+EXTRACTIVE_MIN_SCORE = 0.55  # question-to-sentence score (cosine + keyword overlap) a repair sentence needs
 HISTORY_TURNS = 3
-_TAG_RE = re.compile(r"</?\s*passage\b[^>]*>", re.IGNORECASE)
-_GLUED_RE = re.compile(r"(?<=[a-z0-9%)][.!?])(?=[A-Z][a-z])")  # "stage.Baidu" -> "stage. Baidu"
 
 
 # --- prompt building ---------------------------------------------------------------------------
-
-
-def _cut_to_sentences(text: str, limit: int, question: str = "") -> str:
-    """A run of whole sentences within limit characters: the run that shares most words with the
-    question (the start of the text when none does), so that trimming keeps the likely answer."""
-    if len(text) <= limit:
-        return text
-    from rag.citations import split_sentences
-
-    sentences = split_sentences(text)
-    wanted = content_words(question)
-    best, best_score = "", -1
-    for first in range(len(sentences)):
-        window, words = "", set()
-        for sentence in sentences[first:]:
-            candidate = f"{window} {sentence}".strip()
-            if len(candidate) > limit:
-                break
-            window = candidate
-            words |= content_words(sentence)
-        score = len(words & wanted)
-        if window and score > best_score:
-            best, best_score = window, score
-        if not wanted:
-            break
-    return best or text[:limit].rsplit(" ", 1)[0] + " ..."
-
-
-def fit_passages(passages: Sequence[Passage], budget: int, question: str = "") -> list[str]:
-    """Passage texts cut to fit budget characters in total: long ones are trimmed first
-    (an equal share each, to the whole sentences nearest the question), and the lowest-ranked
-    dropped if shares get too small.
-    """
-    texts = [p.text.strip() for p in passages]
-    while texts:
-        if sum(len(t) for t in texts) <= budget:
-            return texts
-        # Water-filling: the largest per-passage cap that fits the budget.
-        lengths = sorted(len(t) for t in texts)
-        remaining, cap = budget, 0
-        for i, length in enumerate(lengths):
-            share = remaining // (len(lengths) - i)
-            if length > share:
-                cap = share
-                break
-            remaining -= length
-        if cap >= min(MIN_PASSAGE_CHARS, budget) or len(texts) == 1:
-            return [_cut_to_sentences(t, cap, question) for t in texts]
-        texts.pop()  # the lowest-ranked passage goes
-    return texts
 
 
 def _attr(value: str) -> str:
     return re.sub(r"\s+", " ", value.replace('"', "'")).strip()
 
 
-def format_passages(passages: Sequence[Passage], budget: int, question: str = "") -> dict[int, str]:
-    """Numbered passage texts as shown to the model: {1: text, ...}, within budget characters."""
-    texts = fit_passages(passages, budget, question)
-    # Glued sentences (common in scraped news) blur who did what for a small model: unglue them.
-    return {i + 1: _GLUED_RE.sub(" ", _TAG_RE.sub(" ", text)) for i, text in enumerate(texts)}
+def _instruction(focus: QuestionFocus) -> str:
+    if focus.explanation:
+        return prompt("answer", "explain")
+    return prompt("answer", "direct")
 
 
-def build_messages(question: str, passages: Sequence[Passage], shown: dict[int, str]) -> list[ChatMessage]:
-    """System and user chat messages for one question over the numbered passages."""
+def build_messages(question: str, context: Context, focus: QuestionFocus) -> list[ChatMessage]:
+    """System and user chat messages for one question over the numbered passages of the context."""
     from llama_index.core.llms import ChatMessage
 
     blocks = []
-    for number, text in shown.items():
-        p = passages[number - 1]
+    for number, text in context.shown.items():
+        p = context.passages[number - 1]
         date = p.published.date().isoformat() if p.published else "unknown"
         blocks.append(
             prompt("answer", "passage").format(
-                number=number, title=_attr(p.title), source=_attr(p.source), date=date, text=text
+                number=number,
+                title=_attr(p.title),
+                source=_attr(p.source),
+                date=date,
+                text=clean_passage_text(text),
             )
         )
     user = prompt("answer", "user").format(
         passages="\n\n".join(blocks),
-        ids=", ".join(f"[{n}]" for n in shown),
+        ids=", ".join(f"[{n}]" for n in context.shown),
         question=question.strip(),
-        refusal=REFUSAL,
+        instruction=_instruction(focus),
     )
     return [
-        ChatMessage(role="system", content=prompt("answer", "system").format(refusal=REFUSAL)),
+        ChatMessage(role="system", content=prompt("answer", "system")),
         ChatMessage(role="user", content=user),
     ]
 
@@ -126,12 +84,30 @@ def build_messages(question: str, passages: Sequence[Passage], shown: dict[int, 
 # --- answering ---------------------------------------------------------------------------------
 
 
-def refusal(question: str, reason: str, passages: Sequence[Passage] = (), **debug: Any) -> Answer:
-    """The fixed refusal answer; reason is one of no_passages, low_relevance, model_declined, unsupported."""
+def refusal(
+    question: str, reason: RefusalReason, passages: Sequence[Passage] = (), detail: str | None = None, **debug: Any
+) -> Answer:
+    """The fixed refusal answer, with the reason and (when known) what the articles leave out."""
     return Answer(
-        question=question, text=REFUSAL, refused=True, refusal_reason=reason, passages=list(passages), debug=debug
+        question=question,
+        text=REFUSAL,
+        refused=True,
+        refusal_reason=reason,
+        refusal_detail=detail,
+        passages=list(passages),
+        debug=debug,
     )
 
+
+@dataclass
+class Plan:
+    """One question ready for the model: what it asks for and the sentences chosen to answer it."""
+
+    question: str
+    focus: QuestionFocus
+    context: Context
+    passages: list[Passage]  # everything retrieved, best first
+    parts: list[tuple[str, QuestionFocus]]  # a question asking two things, as its parts; else the question
 
 class Answerer:
     """Cited answers from an LLM created on first use (loading a local model takes seconds)."""
@@ -160,16 +136,61 @@ class Answerer:
             return refusal(question, "low_relevance", passages, best_relevance=best_relevance)
         return None
 
-    def answer(self, question: str, passages: list[Passage], *, best_relevance: float | None = None) -> Answer:
-        """A cited answer to question from passages (ranked best first), or a refusal."""
+    def _similar(self, word: str, candidates: Sequence[str]) -> list[float]:
+        """The embedder's similarity of one word to each candidate word (focus words vs evidence words)."""
+        if self.embed is None:
+            return [0.0] * len(candidates)
+        vectors = embed_cached(self.embed, [word, *candidates])
+        return [_cosine(vectors[0], v) for v in vectors[1:]]
+
+    def plan(self, question: str, passages: list[Passage], best_relevance: float | None = None) -> Plan | Answer:
+        """The question's focus and the context for the model, or a refusal decided before any LLM call."""
         early = self._early_refusal(question, passages, best_relevance)
         if early:
             return early
-        shown = format_passages(passages, self.settings.context_chars, question)
-        messages = build_messages(question, passages, shown)
+        focus = analyse(question)
+        budget = self.settings.context_chars
+        if focus.explanation:
+            budget = int(budget * EXPLANATION_BUDGET)
+        context = select_context(question, focus, passages, budget, self.embed)
+        if not context.shown:
+            return refusal(question, "no_passages", passages)
+        parts = [(part, analyse(part)) for part in question_parts(question)]
+        if len(parts) == 1:
+            parts = [(question, focus)]
+        gaps = [(part, f, self._best_gap(f, context.ranked, passages)) for part, f in parts]
+        if all(gap is not None for _, _, gap in gaps):
+            part, f, gap = gaps[0]
+            log.info("No retrieved sentence gives what %r asks: %s", question, gap)
+            return refusal(question, "not_addressed", passages, detail=describe_gap(f, gap, part))
+        return Plan(question, focus, context, list(passages), parts)
+
+    def _coverage(self, focus: QuestionFocus, evidence: str, passage: Passage, answer: str = "") -> Coverage:
+        year = str(passage.published.year) if passage.published else None
+        return coverage(
+            focus, evidence, f"{passage.title} {passage.text}", answer=answer, published_year=year, similar=self._similar
+        )
+
+    def _best_gap(self, focus: QuestionFocus, ranked: Sequence[Sentence], passages: Sequence[Passage]) -> Coverage | None:
+        """None when some retrieved sentence covers what the question asks; else the smallest gap found."""
+        best: Coverage | None = None
+        for sentence in ranked[:ADDRESS_CANDIDATES]:
+            gap = self._coverage(focus, sentence.text, passages[sentence.passage])
+            if gap.ok:
+                return None
+            if best is None or _gap_size(gap) < _gap_size(best):
+                best = gap
+        return best
+
+    def answer(self, question: str, passages: list[Passage], *, best_relevance: float | None = None) -> Answer:
+        """A cited answer to question from passages (ranked best first), or a refusal."""
+        plan = self.plan(question, passages, best_relevance)
+        if isinstance(plan, Answer):
+            return plan
+        messages = build_messages(question, plan.context, plan.focus)
         start = time.perf_counter()
-        raw = _call(lambda: self.llm.chat(messages).message.content or "")
-        return self.finish(question, raw, passages, shown, time.perf_counter() - start)
+        raw = _call(lambda: self.llm.chat(messages, max_tokens=self._max_tokens(plan)).message.content or "")
+        return self.finish(plan, raw, time.perf_counter() - start)
 
     def stream(
         self, question: str, passages: list[Passage], *, best_relevance: float | None = None
@@ -179,47 +200,150 @@ class Answerer:
         Refusals decided before generation yield only the Answer. The streamed pieces are the
         model's raw text: show them as a preview and replace them with the Answer's text.
         """
-        early = self._early_refusal(question, passages, best_relevance)
-        if early:
-            yield early
+        plan = self.plan(question, passages, best_relevance)
+        if isinstance(plan, Answer):
+            yield plan
             return
-        shown = format_passages(passages, self.settings.context_chars, question)
-        messages = build_messages(question, passages, shown)
+        messages = build_messages(question, plan.context, plan.focus)
         start = time.perf_counter()
         pieces: list[str] = []
-        for delta in _call_stream(lambda: self.llm.stream_chat(messages)):
+        first: float | None = None
+        for delta in _call_stream(lambda: self.llm.stream_chat(messages, max_tokens=self._max_tokens(plan))):
+            if first is None:
+                first = time.perf_counter() - start
             pieces.append(delta)
             yield delta
-        yield self.finish(question, "".join(pieces), passages, shown, time.perf_counter() - start)
+        answer = self.finish(plan, "".join(pieces), time.perf_counter() - start)
+        if first is not None:
+            answer.timings["first_token"] = first
+        yield answer
 
-    def finish(
-        self, question: str, raw: str, passages: Sequence[Passage], shown: dict[int, str], seconds: float
-    ) -> Answer:
-        """Citations cleaned, claims checked, sources renumbered: the Answer the user sees."""
+    def _max_tokens(self, plan: Plan) -> int:
+        limit = self.settings.max_new_tokens
+        return limit if plan.focus.explanation else min(limit, DIRECT_MAX_TOKENS)
+
+    def finish(self, plan: Plan, raw: str, seconds: float) -> Answer:
+        """Citations cleaned, claims checked, the question's focus checked, repaired or refused: the Answer."""
+        question, focus, context = plan.question, plan.focus, plan.context
         timings = {"generate": seconds}
+        shown = context.shown
         sentences = parse_answer(raw, shown.keys())
         declines = [s for s in sentences if is_decline(s.text)]
-        claims = [s for s in sentences if not is_decline(s.text)]
-        if declines and not _substantive(claims):
-            return _with_timings(refusal(question, "model_declined", passages, raw=raw), timings)
+        claims = [s for s in sentences if not is_decline(s.text) and adds_information(s.text, question)]
         checker = ClaimChecker(
-            {n: passages[n - 1].text for n in shown},
+            {n: p.text for n, p in enumerate(context.passages, start=1)},
             self.embed,
-            labels={n: f"{passages[n - 1].title} {passages[n - 1].source}" for n in shown},
+            labels={n: f"{p.title} {p.source}" for n, p in enumerate(context.passages, start=1)},
         )
         checked = checker.check(claims)
-        debug = {"raw": raw, "dropped": checked.dropped}
-        if not checked.kept:
-            return _with_timings(refusal(question, "unsupported", passages, **debug), timings)
-        text, order = render_answer(checked.kept)
-        citations = [
-            Citation(number=i + 1, passage=passages[old - 1], evidence=checked.evidence.get(old, []))
-            for i, old in enumerate(order)
-        ]
-        log.debug("Answer kept %d sentences, dropped %d", len(checked.kept), len(checked.dropped))
+        debug: dict[str, Any] = {"raw": raw, "dropped": checked.dropped, "declined": bool(declines)}
+        kept = checked.kept
+        unanswered: list[str] = []
+        if kept and not focus.explanation:
+            gaps = [(part, f, self._answer_gap(f, checker, kept, context)) for part, f in plan.parts]
+            if all(not gap.ok for _, _, gap in gaps):
+                debug["off_target"] = [s.text for s in kept]
+                kept = []
+            else:  # answered in part: say what the articles leave out
+                unanswered = [describe_gap(f, gap, part) for part, f, gap in gaps if not gap.ok]
+        if focus.explanation and kept:
+            kept = kept + self._more_points(plan, kept)
+        if not kept:
+            repaired = self._extractive(plan)
+            if repaired is None:
+                reason: RefusalReason = "model_declined" if declines and not checked.dropped else "unsupported"
+                if debug.get("off_target"):
+                    reason = "not_addressed"
+                gap = self._best_gap(focus, context.ranked, plan.passages) or Coverage(missing_focus=[focus.focus_text])
+                detail = describe_gap(focus, gap, question) if reason == "not_addressed" else None
+                return _with_timings(refusal(question, reason, plan.passages, detail, **debug), timings)
+            debug["repaired"] = True
+            kept, context = repaired
+        text, order = render_answer(kept, bullets=focus.explanation and len(kept) > 1)
+        if unanswered:
+            text += " " + " ".join(unanswered)
+            debug["unanswered_parts"] = unanswered
+        citations = []
+        for i, old in enumerate(order):
+            passage = context.passages[old - 1]
+            evidence = checked.evidence.get(old) if not debug.get("repaired") else None
+            if not evidence:
+                evidence = [s.text for s in kept if old in s.numbers] if debug.get("repaired") else []
+            if not evidence:
+                evidence = [e for s in kept if old in s.numbers for e in checker.support(s.text, old).evidence]
+            citations.append(Citation(number=i + 1, passage=passage, evidence=list(dict.fromkeys(evidence))))
+        log.debug("Answer kept %d sentences, dropped %d", len(kept), len(checked.dropped))
         return Answer(
-            question=question, text=text, citations=citations, timings=timings, passages=list(passages), debug=debug
+            question=question, text=text, citations=citations, timings=timings, passages=plan.passages, debug=debug
         )
+
+    def _answer_gap(
+        self, focus: QuestionFocus, checker: ClaimChecker, kept: list[CitedSentence], context: Context
+    ) -> Coverage:
+        """What of the question the supported answer leaves out, judged on the passage sentences it rests on
+        (all of its sentences together: a question about two things may take one from each article)."""
+        evidence = [e for s in kept for n in s.numbers for e in checker.support(s.text, n).evidence]
+        cited = list(dict.fromkeys(n for s in kept for n in s.numbers))
+        answer = " ".join(s.text for s in kept)
+        passage = context.passages[cited[0] - 1]
+        rest = " ".join(f"{p.title} {p.text}" for p in (context.passages[n - 1] for n in cited))
+        year = str(passage.published.year) if passage.published else None
+        return coverage(
+            focus, f"{' '.join(evidence)} {answer}", rest, answer=answer, published_year=year, similar=self._similar
+        )
+
+    def _extractive(self, plan: Plan) -> tuple[list[CitedSentence], Context] | None:
+        """When the model's answer failed its checks: the retrieved sentences that answer the question, cited.
+
+        Grounded by construction (they are the articles' own sentences); used only when a sentence scores
+        well against the question and covers its focus, so a question the articles don't answer still refuses.
+        """
+        focus, passages = plan.focus, plan.passages
+        wanted = EXPLANATION_POINTS if focus.explanation else 1
+        chosen: list[Sentence] = []
+        for sentence in plan.context.ranked[:ADDRESS_CANDIDATES]:
+            if sentence.score < EXTRACTIVE_MIN_SCORE:
+                break
+            if not adds_information(sentence.text, plan.question):
+                continue
+            passage = passages[sentence.passage]
+            if not focus.explanation and not self._coverage(focus, sentence.text, passage, answer=sentence.text).ok:
+                continue
+            if any(_similar_words(sentence.text, c.text) for c in chosen):
+                continue
+            chosen.append(sentence)
+            if len(chosen) >= wanted:
+                break
+        if not chosen:
+            return None
+        context = Context()
+        numbers: dict[int, int] = {}
+        kept = []
+        for sentence in chosen:
+            if sentence.passage not in numbers:
+                context.passages.append(passages[sentence.passage])
+                numbers[sentence.passage] = len(context.passages)
+                context.shown[numbers[sentence.passage]] = passages[sentence.passage].text
+            kept.append(CitedSentence(clean_passage_text(sentence.text).strip(), [numbers[sentence.passage]]))
+        return kept, context
+
+    def _more_points(self, plan: Plan, kept: list[CitedSentence]) -> list[CitedSentence]:
+        """A "why" answer of one point, when the cited passages give more: their next best sentences, cited."""
+        if len(kept) >= EXPLANATION_POINTS:
+            return []
+        numbers = {p.chunk_id or id(p): n for n, p in enumerate(plan.context.passages, start=1)}
+        extra: list[CitedSentence] = []
+        for sentence in plan.context.ranked[:ADDRESS_CANDIDATES]:
+            if len(kept) + len(extra) >= EXPLANATION_POINTS or sentence.score < EXTRACTIVE_MIN_SCORE:
+                break
+            passage = plan.passages[sentence.passage]
+            number = numbers.get(passage.chunk_id or id(passage))
+            if number is None or not adds_information(sentence.text, plan.question):
+                continue
+            if any(_similar_words(sentence.text, s.text) for s in [*kept, *extra]):
+                continue
+            extra.append(CitedSentence(clean_passage_text(sentence.text).strip(), [number]))
+        return extra
 
     def condense(self, message: str, history: list[tuple[str, str]] | list[dict]) -> str:
         """Rewrite a follow-up ("and what about Baidu?") into a standalone question.
@@ -266,8 +390,14 @@ def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:
     return answer
 
 
-def _substantive(sentences: list[CitedSentence]) -> bool:
-    return any(content_words(s.text) for s in sentences)
+def _gap_size(gap: Coverage) -> int:
+    return 3 * len(gap.missing_names) + 2 * len(gap.missing_qualifiers) + len(gap.missing_focus) + (not gap.has_value)
+
+
+def _similar_words(a: str, b: str) -> bool:
+    """Two sentences that say mostly the same thing (one point, not two)."""
+    wa, wb = content_words(a), content_words(b)
+    return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= 0.6
 
 
 @contextmanager

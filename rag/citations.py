@@ -126,11 +126,12 @@ def first_use_order(sentences: Iterable[CitedSentence]) -> list[int]:
     return order
 
 
-def render_answer(sentences: list[CitedSentence]) -> tuple[str, list[int]]:
+def render_answer(sentences: list[CitedSentence], bullets: bool = False) -> tuple[str, list[int]]:
     """Join sentences with markers renumbered 1..k in order of first citation.
 
     Returns (text, order) where order[i] is the original number of source i + 1.
     Markers go before the sentence's final punctuation: "Alibaba rose 7% [1]."
+    With bullets, each sentence is a list item ("- ...") on its own line.
     """
     order = first_use_order(sentences)
     new_number = {old: i + 1 for i, old in enumerate(order)}
@@ -144,6 +145,8 @@ def render_answer(sentences: list[CitedSentence]) -> tuple[str, list[int]]:
             m = re.search(r"[.!?]+[\"'”’)]*$", text)
             text = f"{text[: m.start()]} {markers}{text[m.start() :]}" if m else f"{text} {markers}"
         parts.append(text)
+    if bullets:
+        return "\n".join(f"- {p}" for p in parts), order
     return " ".join(parts), order
 
 

@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     context_window: int = Field(4096, description="LLM context size in tokens (local models).")
     llm_threads: int = Field(0, description="llama.cpp threads; 0 uses all cores.")
     context_chars: int = Field(
-        3000,
-        description="Most characters of passages put in the prompt (trimmed to the sentences nearest the question).",
+        1200,
+        description="Most characters of passage sentences put in the prompt (the sentences nearest the question; "
+        "1.5 times this for why/how questions).",
     )
 
     # app

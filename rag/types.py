@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+# Why an answer was refused: nothing retrieved; nothing relevant enough; the model said the passages don't
+# answer; the model's sentences were not supported by the passages; the passages discuss the subject but do
+# not give what was asked (a neighbouring fact, another year's event).
+RefusalReason = Literal["no_passages", "low_relevance", "model_declined", "unsupported", "not_addressed"]
 
 
 @dataclass
@@ -51,7 +56,8 @@ class Answer:
     refused: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     passages: list[Passage] = field(default_factory=list)  # everything retrieved, cited or not
-    refusal_reason: str | None = None  # "low_relevance", "model_declined", "unsupported", "no_passages"
+    refusal_reason: RefusalReason | None = None
+    refusal_detail: str | None = None  # for users: what the articles mention and what they leave out
     standalone_question: str | None = None  # the rewritten question in multi-turn chat
     debug: dict[str, Any] = field(default_factory=dict)  # raw model text, dropped sentences (not shown to users)
 
@@ -62,6 +68,7 @@ class Answer:
             "text": self.text,
             "refused": self.refused,
             "refusal_reason": self.refusal_reason,
+            "refusal_detail": self.refusal_detail,
             "citations": [c.to_dict() for c in self.citations],
             "timings": self.timings,
         }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from fakes import ScriptedLLM, passages
 
-from rag.answer import REFUSAL, Answerer, fit_passages
+from rag.answer import REFUSAL, Answerer
+from rag.context import MAX_ARTICLES, select_context
+from rag.focus import analyse
 from rag.llm import ModelError
 from rag.types import Answer
 
@@ -43,7 +45,7 @@ def test_prompt_numbers_and_delimits_passages_and_lists_valid_ids(settings):
     assert prompt.count("</passage>") == 3
     assert "Valid passage numbers: [1], [2], [3]." in prompt
     assert REFUSAL not in prompt  # the model is asked to "say so"; the fixed sentence is the code's (see answer.toml)
-    assert "do not answer the question, say so" in prompt
+    assert "do not give what the question asks, say so" in prompt
     assert "untrusted" in prompt
     assert "Question: How much did Alibaba rise?" in prompt
     assert prompt.index("</passage>") < prompt.index("Question:")  # the question comes after the passages
@@ -113,7 +115,7 @@ def test_relevance_above_the_cutoff_calls_the_llm(settings):
 )
 def test_model_declining_gives_the_fixed_refusal(settings, reply):
     answerer, _ = make(settings, reply)
-    answer = answerer.answer("What did Apple announce about the iPhone 17 battery?", DOCS)
+    answer = answerer.answer("What did Baidu say about the Kunlun P800 battery?", DOCS)
     assert (answer.refused, answer.text, answer.refusal_reason, answer.citations) == (
         True,
         REFUSAL,
@@ -122,9 +124,18 @@ def test_model_declining_gives_the_fixed_refusal(settings, reply):
     )
 
 
+def test_question_about_names_no_passage_mentions_refuses_without_the_llm(settings):
+    answerer, llm = make(settings)  # no reply queued: an LLM call would fail the test
+    answer = answerer.answer("What did Apple announce about the iPhone 17 battery?", DOCS)
+    assert (answer.refused, answer.refusal_reason) == (True, "not_addressed")
+    assert answer.refusal_detail == "The articles found do not mention Apple, iPhone."
+
+    assert answer.passages == DOCS and llm.calls == 0
+
+
 def test_answer_with_no_supported_sentence_is_refused_as_unsupported(settings):
     answerer, _ = make(settings, "Apple's iPhone 17 battery lasts 40 hours [1].")
-    answer = answerer.answer("What did Apple announce about the iPhone 17 battery?", DOCS)
+    answer = answerer.answer("What did Baidu say about the Kunlun P800 battery?", DOCS)
     assert (answer.refused, answer.text, answer.refusal_reason, answer.citations) == (True, REFUSAL, "unsupported", [])
     assert answer.debug["dropped"] == ["Apple's iPhone 17 battery lasts 40 hours."]
 
@@ -175,25 +186,26 @@ def test_llm_is_created_once_lazily(settings):
 
     answerer = Answerer(factory, settings)
     assert created == []
-    answerer.answer("Q1?", DOCS)
-    answerer.answer("Q2?", DOCS)
+    answerer.answer("How much did Alibaba rise?", DOCS)
+    answerer.answer("How much did Baidu rise?", DOCS)
     assert created == [1]
 
 
-def test_long_passages_are_trimmed_to_whole_sentences_within_the_budget():
+def test_context_keeps_whole_sentences_within_the_budget():
     long = passages(*(" ".join(f"Sentence {i} of passage {n} says something." for i in range(40)) for n in range(5)))
-    texts = fit_passages(long, 3000)
-    assert sum(len(t) for t in texts) <= 3000
-    assert len(texts) == 5
-    assert all(t.endswith("says something.") for t in texts)
-    short_and_long = passages("Short one.", "x. " * 2000)
-    assert fit_passages(short_and_long, 1000)[0] == "Short one."
+    question = "What does sentence 7 say?"
+    context = select_context(question, analyse(question), long, 600)
+    assert sum(len(t) for t in context.shown.values()) <= 600 + 10 * len(context.shown)  # "..." marks gaps
+    for text in context.shown.values():
+        assert all(part.endswith("says something.") for part in text.split(" ... "))
 
 
-def test_lowest_ranked_passages_go_when_the_budget_is_tiny():
-    many = passages(*("A sentence here. " * 40 for _ in range(10)))
-    texts = fit_passages(many, 1000)
-    assert 1 <= len(texts) < 10 and sum(len(t) for t in texts) <= 1000
+def test_context_shows_at_most_a_few_articles_best_first():
+    many = passages(*(f"Topic {n} news. The Zorblax chip is mentioned in article {n}." for n in range(8)))
+    question = "Which article mentions the Zorblax chip?"
+    context = select_context(question, analyse(question), many, 5000)
+    assert 1 <= len({p.article_id for p in context.passages}) <= MAX_ARTICLES
+    assert context.passages[0].article_id == "article-1"  # equal scores: retrieval's order decides
 
 
 def test_context_budget_is_applied_to_the_prompt(settings):
@@ -291,10 +303,10 @@ def test_a_hijacked_answer_repeating_an_injected_sentence_is_refused(settings):
     assert "MOON" not in answer.text
 
 
-def test_trimming_keeps_the_sentences_nearest_the_question():
+def test_context_keeps_the_sentences_nearest_the_question():
     filler = " ".join(f"Filler sentence {i} talks about the weather." for i in range(30))
     text = f"{filler} The Zorblax chip was made by Quantix in Oslo. {filler}"
-    (trimmed,) = fit_passages(passages(text), 300, question="Who made the Zorblax chip?")
-    assert "The Zorblax chip was made by Quantix in Oslo." in trimmed and len(trimmed) <= 300
-    (from_start,) = fit_passages(passages(text), 300)
-    assert from_start.startswith("Filler sentence 0")
+    question = "Who made the Zorblax chip?"
+    context = select_context(question, analyse(question), passages(text), 300)
+    assert "The Zorblax chip was made by Quantix in Oslo." in context.shown[1]
+    assert len(context.shown[1]) <= 300

@@ -126,7 +126,7 @@ def test_token_f1_takes_the_best_alias():
 
 def test_refused_answerable_question_scores_no_match():
     got = score_answer("single", ["Bloglines"], "I cannot answer (Bloglines?)", True, [], ["g"], [])
-    assert got == {"refused": True, "match": False, "f1": 0.0, "citation": None}
+    assert got == {"refused": True, "match": False, "f1": 0.0, "citation": None, "crag": 0}
 
 
 def test_unanswerable_question_has_no_answer_scores():

@@ -133,7 +133,9 @@ def test_full_run_scores_answers_refusals_citations_and_survives_a_failure(tmp_p
     assert questions["q5"]["refused"] is True and questions["q5"]["scores"]["match"] is None
     # the crashing question is recorded and the run went on
     assert questions["q6"]["error"].startswith("ModelError") and "the model crashed" in questions["q6"]["error"]
-    assert len(llm.calls) == len(QUESTIONS)
+    # the question about names no article mentions is refused before any LLM call
+    assert questions["q5"]["refusal_reason"] == "not_addressed"
+    assert len(llm.calls) == len(QUESTIONS) - 1
     overall = run["summary"]["overall"]
     assert overall["n"] == 6 and overall["failed"] == 1
     assert overall["match"] == 1.0

@@ -1,0 +1,428 @@
+"""What a question asks for, and whether a piece of evidence gives it.
+
+The claim checker (rag.claims) asks "is every sentence of the answer supported?". That is not
+enough: "What clock speed does the P800 run at?" answered with the chip's process node is fully
+supported and still beside the point. This module asks the second question, "does the answer
+give what was asked?", with deterministic rules that hold for any news question:
+
+- the **kind** of answer wanted (a reason, a count, an amount of money, a date, a name...) decides
+  what the answer must contain (a number, a currency amount, a year or month, a new name);
+- the **focus**: the attribute the question names ("clock speed", "price", "revenue"), which the
+  evidence must name too (the word, a close form of it, or a word the embedder finds near it);
+- the **qualifiers**: years, quarters, places and names in the question ("the 2021 draft", "the
+  UK price") must be in the evidence, or the answer is about another edition of the event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rag.claims import _STOPWORDS, content_words, stem, tokens
+
+Kind = Literal[
+    "reason", "how", "count", "money", "percent", "date", "person", "organisation", "place", "name", "yesno", "other"
+]
+EXPLANATION_KINDS = ("reason", "how")  # answered with several cited points
+WordSimilarity = Callable[[str, Sequence[str]], list[float]]
+
+FOCUS_SIMILARITY = 0.62  # cosine (all-MiniLM-L6-v2) at which an evidence word stands for a focus word
+
+_REASON_RE = re.compile(
+    r"^\s*(?:why\b|how come\b|for what reasons?\b|what (?:made|led|drove|prompted|caused|motivated)\b"
+    r"|what (?:are|were|is|was) (?:the |some of the )?(?:main |key |chief |major |two |three |stated )?"
+    r"(?:reasons?|causes?|concerns?|worries|fears|risks?|dangers|benefits?|advantages?|problems?|factors?|motives?"
+    r"|drivers?|arguments?|criticisms?|objections?|goals?|aims?|issues?|challenges?|threats?|complaints?)\b)",
+    re.IGNORECASE,
+)
+_HOW_RE = re.compile(
+    r"^\s*(?:how (?:does|do|did|will|would|can|could|is|are|was|were|has|have|might|should)\b"
+    r"|in what ways?\b|what (?:steps|measures|methods)\b)",
+    re.IGNORECASE,
+)
+_HOW_QUANTITY_RE = re.compile(r"^\s*how (?:many|much|long|old|big|large|fast|far|often|soon|high|tall|heavy)\b", re.I)
+_COUNT_RE = re.compile(r"\bhow many\b|\bwhat (?:is|was) the number of\b|\bwhat number\b", re.IGNORECASE)
+_MONEY_RE = re.compile(
+    r"\bhow much\b.*\b(?:cost|costs|pay|paid|spend|spent|worth|charge|charged|sell|sold|price|priced|raise|raised"
+    r"|invest|invested|fine|fined|earn|earned|make|made|lose|lost|value|valued|fund|funding)\b"
+    r"|\b(?:price|cost|fee|fine|revenue|revenues|profits?|turnover|sales|salary|budget|valuation|funding|deal)\b.*\bhow much\b"
+    r"|\bwhat (?:is|was|will be|would be) the (?:\w+ )?(?:price|cost|fee|fine|value|valuation|budget)\b"
+    r"|\bfor how much\b|\bat what price\b",
+    re.IGNORECASE,
+)
+_PERCENT_RE = re.compile(r"\b(?:percentage|per ?cent|what share|what proportion|what fraction)\b", re.IGNORECASE)
+_DATE_RE = re.compile(
+    r"^\s*(?:when\b|since when\b|by when\b|until when\b)|\b(?:what|which) (?:year|month|day|date|decade)\b"
+    r"|\bin what year\b|\bon what date\b|\bhow long ago\b",
+    re.IGNORECASE,
+)
+_PERSON_RE = re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|executive|analyst|man|woman)\b", re.I)
+_ORG_RE = re.compile(
+    r"\b(?:which|what) (?:\w+ )?(?:company|companies|firm|firms|organisation|organization|group|manufacturer|maker"
+    r"|makers|operator|network|retailer|studio|publisher|agency|body|charity|bank|carrier|brand|broadcaster|website|site)\b",
+    re.IGNORECASE,
+)
+_PLACE_RE = re.compile(r"^\s*where\b|\b(?:which|what) (?:country|countries|city|cities|nation|region|state|town)\b", re.I)
+# "Which game / what product / which website ...": the answer is a name.
+_NAME_NOUNS = {
+    stem(w)
+    for w in """name title product products game games console service website site browser software program
+    programme application app film movie show series album band device gadget handset phone model brand chip
+    processor format system technology standard protocol language award prize virus worm search engine""".split()
+}
+_YESNO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b", re.I)
+
+# The head of "what/which ... <verb>" names the attribute asked for: "what clock speed does", "which year did".
+_FOCUS_HEAD_RE = re.compile(
+    r"^\s*(?:what|which|how many|how much)\s+(?P<focus>(?:[\w'-]+\s+){0,3}?)"
+    r"(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|should|might)\b",
+    re.IGNORECASE,
+)
+# "what is/was the <focus> of/for/at/in ...", "what is the X's <focus>"
+_FOCUS_OF_RE = re.compile(
+    r"^\s*(?:what|which|how many|how much)\s+(?:is|was|are|were|will be|would be)\s+(?:the\s+)?"
+    r"(?:[\w.&-]+(?:'s|’s)\s+)?(?P<focus>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:of|for|at|in|on|to|that|which|per|with)\b",
+    re.IGNORECASE,
+)
+# "What was Apple's revenue in 2004?" -> revenue
+_POSSESSIVE_RE = re.compile(
+    r"^\s*(?:what|which|how much|how many)\s+(?:is|was|are|were|will be)\s+(?:the\s+)?[\w.&-]+(?:'s|’s)\s+"
+    r"(?P<focus>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*(?:\?|$|\b(?:in|at|for|on|of|by|this|last|next)\b)"
+)
+
+# Words that say what kind of answer is wanted but are not an attribute the evidence must name.
+_NOT_FOCUS = {
+    stem(w)
+    for w in """thing things kind type sort name names one ones part role way ways much many exactly precisely
+    approximately roughly about around number amount figure total new first last main key major""".split()
+}
+# Generic synonyms for the attributes news questions ask about: a focus word is named when any of its group is.
+_ATTRIBUTE_GROUPS = [
+    "price prices priced cost costs costing charge charges charged fee fees pay paid pays sell sells sold retail retails",
+    "revenue revenues sales turnover income earnings takings",
+    "profit profits earnings income loss losses",
+    "speed fast faster quick quicker rate ghz mhz mbps kbps gbps bandwidth",
+    "staff employees workers jobs employ employs employed workforce people headcount",
+    "users customers subscribers members players accounts people visitors viewers readers buyers owners",
+    "size big large larger capacity storage gigabytes gb mb tb memory",
+    "launch launched launches release released releases debut available availability arrive arrives go on sale",
+    "buy bought buys acquire acquired acquires acquisition takeover purchase purchased deal",
+    "founder founded set up started created",
+    "fine fined penalty damages",
+    "weight weighs heavy light grams kg",
+    "screen display",
+    "battery batteries",
+    "resolution megapixel megapixels pixels",
+    "deal agreement partnership contract",
+    "value valued worth valuation",
+    "growth grew grow rose rise increase increased",
+    "fell fall drop dropped decline declined decrease",
+    "share stake",
+    "share market",
+]
+_SYNONYMS: dict[str, set[str]] = {}
+for _group in _ATTRIBUTE_GROUPS:
+    _stems = {stem(w) for w in _group.split()}
+    for _s in _stems:
+        _SYNONYMS.setdefault(_s, set()).update(_stems)
+
+_YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+_QUARTER_RE = re.compile(r"\b(?:q[1-4]|(?:first|second|third|fourth|final) quarter)\b", re.IGNORECASE)
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec"
+).split()
+_DATE_VALUE_RE = re.compile(
+    r"\b(?:19|20)\d{2}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday"
+    r"|sunday|yesterday|today|tomorrow|last (?:week|month|year)|next (?:week|month|year)|this (?:week|month|year)"
+    r"|christmas|summer|spring|autumn|winter)\b|\b\d{1,2}(?:st|nd|rd|th)\b",
+    re.IGNORECASE,
+)
+_NUMBER_VALUE_RE = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|dozens|hundreds?|thousands?"
+    r"|millions?|billions?|half|quarter|third|single|double|twice|several|a few|handful)\b",
+    re.IGNORECASE,
+)
+_MONEY_VALUE_RE = re.compile(
+    r"[$£€¥]\s?\d|\d[\d,.]*\s?(?:bn|m|k)?\s*(?:dollars?|pounds?|euros?|yen|yuan|cents?|pence|p\b|usd|gbp|eur|rmb)"
+    r"|\b(?:dollars?|pounds?|euros?)\b|\bfree\b|\d[\d,.]*\s?(?:bn|m)\b",
+    re.IGNORECASE,
+)
+_PERCENT_VALUE_RE = re.compile(r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)
+_CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
+_NAME_LIKE_RE = re.compile(r"(?<![\w'’-])(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)")  # Sony, phpBB, iPod
+_ORDINAL_RE = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|2nd|3rd|4th|5th)\b", re.I)
+
+PLACES = {
+    stem(w)
+    for w in """uk britain british england english scotland scottish wales welsh ireland irish us usa america american
+    europe european eu france french germany german italy italian spain spanish netherlands dutch sweden swedish
+    norway finland denmark japan japanese china chinese korea korean india indian australia canada brazil russia
+    asia africa taiwan hong kong singapore israel""".split()
+}
+
+
+@dataclass(frozen=True)
+class QuestionFocus:
+    """What a question asks for. Word sets hold stems as rag.claims.content_words makes them."""
+
+    kind: Kind
+    focus: frozenset[str] = frozenset()  # the attribute asked for, stemmed ("clock", "speed")
+    years: frozenset[str] = frozenset()  # "2021"
+    qualifiers: frozenset[str] = frozenset()  # places: must be stated in the cited passage
+    forms: tuple[tuple[str, ...], ...] = ()  # quarters, ordinals: one spelling of each must be in the evidence
+    names: frozenset[str] = frozenset()  # names the question is about (Kunlun, P800, Sony)
+    words: frozenset[str] = frozenset()  # every content word of the question
+    focus_text: str = ""  # the attribute as written, for messages ("clock speed")
+    focus_words: tuple[tuple[str, str], ...] = ()  # (stem, word as written) of each focus word
+
+    @property
+    def explanation(self) -> bool:
+        return self.kind in EXPLANATION_KINDS
+
+
+def question_kind(question: str) -> Kind:
+    q = question.strip()
+    if _REASON_RE.search(q):
+        return "reason"
+    if _PERCENT_RE.search(q):
+        return "percent"
+    if _MONEY_RE.search(q):
+        return "money"
+    if _COUNT_RE.search(q):
+        return "count"
+    if _DATE_RE.search(q):
+        return "date"
+    if _HOW_RE.search(q) and not _HOW_QUANTITY_RE.search(q):
+        return "how"
+    if _PERSON_RE.search(q):
+        return "person"
+    if _ORG_RE.search(q):
+        return "organisation"
+    if _PLACE_RE.search(q):
+        return "place"
+    if _YESNO_RE.search(q):
+        return "yesno"
+    head = [w for w in tokens(_focus_phrase(q) or _lead_noun(q)) if w not in _STOPWORDS][-1:]
+    if re.match(r"^\s*(?:which|what)\b", q, re.I) and head and stem(head[0]) in _NAME_NOUNS:
+        return "name"
+    return "other"
+
+
+def _lead_noun(question: str) -> str:
+    """"Which game won ..." -> "game", when that word names a kind of thing with a name."""
+    m = re.match(r"^\s*(?:which|what)\s+([a-z]+)\b", question, re.IGNORECASE)
+    return m.group(1) if m and stem(m.group(1).lower()) in _NAME_NOUNS else ""
+
+
+def _focus_phrase(question: str) -> str:
+    for pattern in (_FOCUS_OF_RE, _FOCUS_HEAD_RE):
+        m = pattern.search(question)
+        if m and m.group("focus").strip():
+            return m.group("focus").strip()
+    m = _POSSESSIVE_RE.search(question)
+    return m.group("focus").strip() if m else ""
+
+
+_PART_SPLIT_RE = re.compile(
+    r"\s*(?:,\s*and|;|\band\b|,)\s+(?=(?:who|what|which|when|where|why|how|whom|whose)\b)", re.IGNORECASE
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """A question that asks two things ("Which robot ran, and which firm bought Bloglines?") as its parts."""
+    parts = [p.strip(" ,;") for p in _PART_SPLIT_RE.split(question) if p.strip(" ,;")]
+    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+        return [question]  # "When and where was it launched?" is one question about one event
+    return parts
+
+
+def _question_names(question: str) -> set[str]:
+    """Content words (as content_words gives them) of capitalised words after the first word, and of any
+    word with inner capitals or digits (P800, iPod)."""
+    out: set[str] = set()
+    lead = len(question) - len(question.lstrip())
+    for m in _CAPITAL_RE.finditer(question):
+        word = m.group(0).rstrip(".'’")
+        if m.start() == lead and not re.search(r"[A-Z0-9]", word[1:]):
+            continue  # the sentence's first word: "Which", "Sony" (lost; its other words still count)
+        out |= {w for w in content_words(word) if not w[1:].isdigit() and not re.fullmatch(r"#q[1-4]", w)}
+    for tok in re.findall(r"\b[a-z]+\d+[a-z\d]*\b|\b[a-z]+[A-Z][\w]*\b", question):
+        out |= content_words(tok)
+    return out
+
+
+def _qualifier_forms(question: str) -> list[tuple[str, ...]]:
+    """Quarters and ordinals as the alternative spellings any of which the evidence must hold."""
+    forms: list[tuple[str, ...]] = []
+    ordinals = ["first", "second", "third", "fourth"]
+    for m in _QUARTER_RE.finditer(question):
+        text = m.group(0).lower()
+        n = int(text[1]) if text.startswith("q") else ordinals.index(text.split()[0]) + 1 if text.split()[0] in ordinals else 4
+        forms.append((f"q{n}", f"{ordinals[n - 1]} quarter", *(("final quarter", "fourth quarter") if n == 4 else ())))
+    quarter_spans = [m.span() for m in _QUARTER_RE.finditer(question)]
+    for m in _ORDINAL_RE.finditer(question):
+        if not any(a <= m.start() < b for a, b in quarter_spans):
+            forms.append((m.group(0).lower(),))
+    return forms
+
+
+def analyse(question: str) -> QuestionFocus:
+    """The kind, focus and qualifiers of a question."""
+    kind = question_kind(question)
+    phrase = (_focus_phrase(question) or _lead_noun(question)) if kind not in EXPLANATION_KINDS else ""
+    names = _question_names(question)
+    m = re.search(r"\bhow (?:many|much)\s+(?P<noun>[a-z][\w-]*)", question, re.IGNORECASE)
+    if m and not _focus_terms(phrase, names):
+        phrase = m.group("noun")  # a quantity word says what is counted: "how many staff" -> staff
+    terms = _focus_terms(phrase, names)
+    focus = {s for s, _ in terms}
+    qualifiers = {n for n in names if n in PLACES}
+    return QuestionFocus(
+        kind=kind,
+        focus=frozenset(focus),
+        years=frozenset(_YEAR_RE.findall(question)),
+        qualifiers=frozenset(qualifiers),
+        forms=tuple(_qualifier_forms(question)),
+        names=frozenset(names - PLACES),
+        words=frozenset(content_words(question)),
+        focus_text=" ".join(phrase.split()) if focus else "",
+        focus_words=tuple(terms),
+    )
+
+
+def _focus_terms(phrase: str, names: set[str]) -> list[tuple[str, str]]:
+    terms: dict[str, str] = {}
+    for word in tokens(phrase):
+        if word.isdigit() or word in _STOPWORDS or len(word) < 2:
+            continue
+        s = stem(word)
+        if s in _NOT_FOCUS or s in names or s not in content_words(word):
+            continue
+        terms.setdefault(s, word)
+    return list(terms.items())
+
+
+def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Whether text holds a value of the kind asked: a number for a count, a year or month for a date...
+
+    For names, a capitalised word that is not one of the question's own words (`asked`)."""
+    if kind == "count":
+        return bool(_NUMBER_VALUE_RE.search(text))
+    if kind == "money":
+        return bool(_MONEY_VALUE_RE.search(text))
+    if kind == "percent":
+        return bool(_PERCENT_VALUE_RE.search(text))
+    if kind == "date":
+        return bool(_DATE_VALUE_RE.search(text))
+    if kind in ("person", "organisation", "place", "name"):
+        for m in _NAME_LIKE_RE.finditer(text):
+            if m.start() == 0:
+                continue
+            if content_words(m.group(0)) - asked:
+                return True
+        return bool(_NUMBER_VALUE_RE.search(text)) and kind == "name"  # "Windows XP SP2", "Metal Slug 3"
+    return True
+
+
+def adds_information(sentence: str, question: str) -> bool:
+    """False for a sentence that only restates the question ("The company that bought the brand is.")."""
+    new = content_words(sentence) - content_words(question)
+    return bool(new)
+
+
+@dataclass
+class Coverage:
+    """How evidence meets a question's focus: what is missing, in words a user can read."""
+
+    missing_focus: list[str] = field(default_factory=list)
+    missing_qualifiers: list[str] = field(default_factory=list)
+    missing_names: list[str] = field(default_factory=list)
+    has_value: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_focus or self.missing_qualifiers or self.missing_names) and self.has_value
+
+
+def _units(evidence: str) -> set[str]:
+    """Units written onto numbers ("2.1GHz", "300mb"), which name what the number measures."""
+    return {stem(u) for u in re.findall(r"\d([a-z]{2,})\b", evidence.lower())}
+
+
+def _focus_named(word: str, written: str, evidence: str, evidence_words: set[str], similar: WordSimilarity | None) -> bool:
+    """A focus word is named by the evidence: the same stem, a synonym, a compound, or (with an
+    embedder) a word close in meaning ("staff" for "employees")."""
+    if word in evidence_words or _SYNONYMS.get(word, set()) & (evidence_words | _units(evidence)):
+        return True
+    if len(word) >= 4 and any(len(e) >= 4 and (e.startswith(word) or word.startswith(e)) for e in evidence_words):
+        return True  # "smartphone" / "phone", "broadband" / "broad"
+    if similar is None:
+        return False
+    candidates = sorted({t for t in tokens(evidence) if t not in _STOPWORDS and not t[0].isdigit() and len(t) > 2})
+    return bool(candidates) and max(similar(written, candidates)) >= FOCUS_SIMILARITY
+
+
+def coverage(
+    focus: QuestionFocus,
+    evidence: str,
+    context: str = "",
+    *,
+    answer: str = "",
+    published_year: str | None = None,
+    similar: WordSimilarity | None = None,
+) -> Coverage:
+    """What of the question's focus the evidence (the sentences an answer rests on) leaves out.
+
+    `context` is the rest of the cited passage and its title: names may be stated there ("the firm"
+    in the evidence, "Ask Jeeves" in the title), but the asked attribute, years and qualifiers must be
+    in the evidence itself or the answer is about a neighbouring fact.
+    """
+    evidence_words = content_words(evidence)
+    context_words = evidence_words | content_words(context)
+    result = Coverage()
+    # The head of the phrase ("speed" of "clock speed") must be named, and with modifiers at least one of them.
+    named = [(written, _focus_named(s, written, evidence, evidence_words, similar)) for s, written in focus.focus_words]
+    if named:
+        head_written, head_ok = named[-1]
+        modifiers = named[:-1]
+        if not head_ok:
+            result.missing_focus.append(head_written)
+        by_unit = bool(_SYNONYMS.get(focus.focus_words[-1][0], set()) & _units(evidence))
+        if modifiers and not by_unit and not any(ok for _, ok in modifiers):
+            result.missing_focus.extend(w for w, _ in modifiers)
+    for year in sorted(focus.years):
+        if year not in evidence and year != published_year:
+            result.missing_qualifiers.append(year)
+    for q in sorted(focus.qualifiers):
+        if q not in context_words:
+            result.missing_qualifiers.append(q)
+    lowered = evidence.lower()
+    for spellings in focus.forms:
+        if not any(re.search(rf"\b{re.escape(f)}\b", lowered) for f in spellings):
+            result.missing_qualifiers.append(spellings[-1] if len(spellings) > 1 else spellings[0])
+    result.missing_names = [n for n in sorted(focus.names) if n not in context_words]
+    result.has_value = has_value(focus.kind, answer or evidence, focus.words)
+    return result
+
+
+def describe_gap(focus: QuestionFocus, gap: Coverage, question: str) -> str:
+    """One sentence for the user: what the articles mention and what they leave out."""
+    names = [m.group(0).rstrip("?.,") for m in _NAME_LIKE_RE.finditer(question) if m.start() > 0]
+    subject = ", ".join(dict.fromkeys(names)) or "this topic"
+    if gap.missing_names:
+        return "The articles found do not mention " + subject + "."
+    if gap.missing_qualifiers:
+        return f"The articles mention {subject}, but not for {', '.join(gap.missing_qualifiers)}."
+    what = focus.focus_text or {
+        "count": "the number asked for",
+        "money": "the amount asked for",
+        "percent": "the share asked for",
+        "date": "when it happened",
+        "person": "who it was",
+        "organisation": "which company it was",
+        "place": "where it was",
+    }.get(focus.kind, "what was asked")
+    return f"The articles mention {subject}, but not {what}."
