@@ -59,6 +59,7 @@ class Config:
 
     label: str
     settings: Any  # rag.settings.Settings
+    make_qa: Callable[..., Any] | None = None  # another system behind NewsQA's interface (a baseline)
 
     def index_key(self, corpus: Sequence[str]) -> str:
         basis = {"corpus": list(corpus), **{f: getattr(self.settings, f) for f in INDEX_FIELDS}}
@@ -178,7 +179,22 @@ def load_configs(names: Sequence[str]) -> list[Config]:
 
 def index_dir(base: Path, corpus: Sequence[str], config: Config) -> Path:
     label = "+".join(Path(c).name or "corpus" for c in corpus if "://" not in c)[:60] or "corpus"
-    return base / "eval-index" / f"{label}-{config.index_key(corpus)}"
+    suffix = f"-{config.label}" if config.make_qa else ""  # a baseline keeps its own index
+    return base / "eval-index" / f"{label}-{config.index_key(corpus)}{suffix}"
+
+
+BASELINES = ("llamaindex",)
+
+
+def baseline_config(name: str) -> Config:
+    """A baseline system run beside newsrag on the same questions, LLM and embedder."""
+    from rag.settings import Settings
+
+    if name != "llamaindex":
+        raise EvalError(f"Unknown baseline {name!r} (known: {', '.join(BASELINES)})")
+    from eval.baseline_llamaindex import LABEL, LlamaIndexQA
+
+    return Config(LABEL, Settings(), make_qa=LlamaIndexQA)
 
 
 # asking -------------------------------------------------------------------------------
@@ -326,7 +342,7 @@ def run_eval(
             if key not in llms:  # models are kept in the base data dir, not in each eval index
                 llms[key] = get_llm(config.settings.model_copy(update={"data_dir": base}))
             model = llms[key]
-        qa = make_qa(settings=settings, llm=model, embedder=emb)
+        qa = (config.make_qa or make_qa)(settings=settings, llm=model, embedder=emb)
         run = RunResult(config.label, {f: getattr(settings, f) for f in REPORTED_FIELDS}, str(folder))
         if folder not in ingested:
             log.info("Indexing %d corpus item(s) into %s", len(items), folder)
@@ -376,6 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="preset name (dense, hybrid, keyword) or TOML file; repeat to compare",
     )
+    p.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        choices=BASELINES,
+        help="also run a baseline system on the same questions and models (llamaindex: its default query engine)",
+    )
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--out", type=Path, help="report folder (default: eval/runs/SUITE-TIMESTAMP)")
     p.add_argument(
@@ -400,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        configs = load_configs(args.config)
+        configs = load_configs(args.config) + [baseline_config(b) for b in args.baseline]
         report = run_eval(
             args.suite,
             corpus=args.corpus,

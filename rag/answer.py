@@ -14,12 +14,20 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from rag.citations import CitedSentence, parse_answer, render_answer
 from rag.claims import ClaimChecker, Embed, content_words, is_decline
-from rag.context import Context, Sentence, _cosine, clean_passage_text, embed_cached, select_context
+from rag.context import (
+    Context,
+    Sentence,
+    _cosine,
+    clean_passage_text,
+    embed_cached,
+    has_causal_wording,
+    select_context,
+)
 from rag.focus import Coverage, QuestionFocus, adds_information, analyse, coverage, describe_gap, question_parts
 from rag.prompts import prompt
 from rag.settings import Settings
@@ -143,19 +151,25 @@ class Answerer:
         vectors = embed_cached(self.embed, [word, *candidates])
         return [_cosine(vectors[0], v) for v in vectors[1:]]
 
-    def plan(self, question: str, passages: list[Passage], best_relevance: float | None = None) -> Plan | Answer:
-        """The question's focus and the context for the model, or a refusal decided before any LLM call."""
+    def plan(
+        self, question: str, passages: list[Passage], best_relevance: float | None = None, typed: str | None = None
+    ) -> Plan | Answer:
+        """The question's focus and the context for the model, or a refusal decided before any LLM call.
+
+        `typed` is what the user wrote when `question` is a rewrite of a follow-up: only the names the user
+        typed must be in the passages, not names the rewrite borrowed from an earlier answer.
+        """
         early = self._early_refusal(question, passages, best_relevance)
         if early:
             return early
-        focus = analyse(question)
+        focus = _typed_names(analyse(question), typed)
         budget = self.settings.context_chars
         if focus.explanation:
             budget = int(budget * EXPLANATION_BUDGET)
         context = select_context(question, focus, passages, budget, self.embed)
         if not context.shown:
             return refusal(question, "no_passages", passages)
-        parts = [(part, analyse(part)) for part in question_parts(question)]
+        parts = [(part, _typed_names(analyse(part), typed)) for part in question_parts(question)]
         if len(parts) == 1:
             parts = [(question, focus)]
         gaps = [(part, f, self._best_gap(f, context.ranked, passages)) for part, f in parts]
@@ -168,7 +182,13 @@ class Answerer:
     def _coverage(self, focus: QuestionFocus, evidence: str, passage: Passage, answer: str = "") -> Coverage:
         year = str(passage.published.year) if passage.published else None
         return coverage(
-            focus, evidence, f"{passage.title} {passage.text}", answer=answer, published_year=year, similar=self._similar
+            focus,
+            evidence,
+            f"{passage.title} {passage.text}",
+            title=passage.title,
+            answer=answer,
+            published_year=year,
+            similar=self._similar,
         )
 
     def _best_gap(self, focus: QuestionFocus, ranked: Sequence[Sentence], passages: Sequence[Passage]) -> Coverage | None:
@@ -182,9 +202,11 @@ class Answerer:
                 best = gap
         return best
 
-    def answer(self, question: str, passages: list[Passage], *, best_relevance: float | None = None) -> Answer:
+    def answer(
+        self, question: str, passages: list[Passage], *, best_relevance: float | None = None, typed: str | None = None
+    ) -> Answer:
         """A cited answer to question from passages (ranked best first), or a refusal."""
-        plan = self.plan(question, passages, best_relevance)
+        plan = self.plan(question, passages, best_relevance, typed)
         if isinstance(plan, Answer):
             return plan
         messages = build_messages(question, plan.context, plan.focus)
@@ -193,14 +215,14 @@ class Answerer:
         return self.finish(plan, raw, time.perf_counter() - start)
 
     def stream(
-        self, question: str, passages: list[Passage], *, best_relevance: float | None = None
+        self, question: str, passages: list[Passage], *, best_relevance: float | None = None, typed: str | None = None
     ) -> Iterator[str | Answer]:
         """Raw text pieces as the model writes them, then the final cleaned Answer.
 
         Refusals decided before generation yield only the Answer. The streamed pieces are the
         model's raw text: show them as a preview and replace them with the Answer's text.
         """
-        plan = self.plan(question, passages, best_relevance)
+        plan = self.plan(question, passages, best_relevance, typed)
         if isinstance(plan, Answer):
             yield plan
             return
@@ -234,6 +256,7 @@ class Answerer:
             {n: p.text for n, p in enumerate(context.passages, start=1)},
             self.embed,
             labels={n: f"{p.title} {p.source}" for n, p in enumerate(context.passages, start=1)},
+            question=question,
         )
         checked = checker.check(claims)
         debug: dict[str, Any] = {"raw": raw, "dropped": checked.dropped, "declined": bool(declines)}
@@ -283,13 +306,16 @@ class Answerer:
         """What of the question the supported answer leaves out, judged on the passage sentences it rests on
         (all of its sentences together: a question about two things may take one from each article)."""
         evidence = [e for s in kept for n in s.numbers for e in checker.support(s.text, n).evidence]
-        cited = list(dict.fromkeys(n for s in kept for n in s.numbers))
-        answer = " ".join(s.text for s in kept)
-        passage = context.passages[cited[0] - 1]
-        rest = " ".join(f"{p.title} {p.text}" for p in (context.passages[n - 1] for n in cited))
-        year = str(passage.published.year) if passage.published else None
+        cited = [context.passages[n - 1] for n in dict.fromkeys(n for s in kept for n in s.numbers)]
+        year = str(cited[0].published.year) if cited[0].published else None
         return coverage(
-            focus, f"{' '.join(evidence)} {answer}", rest, answer=answer, published_year=year, similar=self._similar
+            focus,
+            " ".join(evidence),  # the passages' sentences, never the model's own words
+            " ".join(f"{p.title} {p.text}" for p in cited),
+            title=" ".join(p.title for p in cited),
+            answer=" ".join(s.text for s in kept),
+            published_year=year,
+            similar=self._similar,
         )
 
     def _extractive(self, plan: Plan) -> tuple[list[CitedSentence], Context] | None:
@@ -340,6 +366,8 @@ class Answerer:
             number = numbers.get(passage.chunk_id or id(passage))
             if number is None or not adds_information(sentence.text, plan.question):
                 continue
+            if not has_causal_wording(sentence.text):
+                continue  # a point gives a reason, a concern or a means, not just more of the story
             if any(_similar_words(sentence.text, s.text) for s in [*kept, *extra]):
                 continue
             extra.append(CitedSentence(clean_passage_text(sentence.text).strip(), [number]))
@@ -388,6 +416,12 @@ class Answerer:
 def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:
     answer.timings.update(timings)
     return answer
+
+
+def _typed_names(focus: QuestionFocus, typed: str | None) -> QuestionFocus:
+    if typed is None:
+        return focus
+    return replace(focus, names=frozenset(focus.names & content_words(typed)))
 
 
 def _gap_size(gap: Coverage) -> int:

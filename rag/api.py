@@ -255,7 +255,9 @@ class NewsQA:
     ) -> Answer:
         started = time.perf_counter()
         standalone, passages, timings = self._prepare(question, k, sources, since, until, history)
-        answer = self.answerer.answer(standalone, passages, best_relevance=_best(passages))
+        answer = self.answerer.answer(
+            standalone, passages, best_relevance=_best(passages), typed=_typed(question, standalone, history)
+        )
         return self._finish(answer, question, standalone, timings, started)
 
     def stream(
@@ -271,7 +273,8 @@ class NewsQA:
         """Yields text pieces as the model writes them, then the final Answer."""
         started = time.perf_counter()
         standalone, passages, timings = self._prepare(question, k, sources, since, until, history)
-        for piece in self.answerer.stream(standalone, passages, best_relevance=_best(passages)):
+        typed = _typed(question, standalone, history)
+        for piece in self.answerer.stream(standalone, passages, best_relevance=_best(passages), typed=typed):
             if isinstance(piece, Answer):
                 yield self._finish(piece, question, standalone, timings, started)
             else:
@@ -280,6 +283,15 @@ class NewsQA:
     def chat(self, message: str, history, **filters) -> Answer:
         """One turn of a conversation: the follow-up is made standalone from the history before retrieval."""
         return self.ask(message, history=history, **filters)
+
+
+def _typed(question: str, standalone: str, history) -> str | None:
+    """What the user typed in this conversation, when the question searched was rewritten from it."""
+    if standalone == question or not history:
+        return None
+    from rag.answer import _turns
+
+    return " ".join([question, *(text for role, text in _turns(history) if role == "user")])
 
 
 def _best(passages: list[Passage]) -> float | None:

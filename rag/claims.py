@@ -23,6 +23,8 @@ LEXICAL_SUPPORT = 0.6  # share of a sentence's content words found in the passag
 SEMANTIC_SUPPORT = 0.6  # cosine to the best passage sentence (all-MiniLM-L6-v2 scale), with an embedder...
 SEMANTIC_MIN_LEXICAL = 0.3  # ...and at least this share of words in common
 MAX_EVIDENCE_PER_CLAIM = 2
+QUESTION_ECHO_MIN_LEXICAL = 0.4  # a claim echoing the question needs this share of all its words in the passage...
+ADDED_SUPPORT = 0.75  # ...and this share of the words it adds to the question
 
 _STOPWORDS = frozenset(
     """a about above after again against all also am an and any are aren't as at be because been
@@ -141,11 +143,24 @@ def tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(_normalize_quotes(text).lower().replace("-", " "))
 
 
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+        " seventeen eighteen nineteen twenty".split()
+    )
+}
+
+
 def content_words(text: str) -> set[str]:
-    """Stemmed content words and exact numbers of text, without stopwords and framing filler."""
+    """Stemmed content words and exact numbers of text, without stopwords and framing filler.
+
+    Number words count as their digits ("three million" and "3 million" say the same number)."""
     out = set()
     for tok in tokens(text):
-        if _is_number(tok):
+        if tok in _NUMBER_WORDS and tok != "one":
+            out.add("#" + _NUMBER_WORDS[tok])
+        elif _is_number(tok):
             out.add("#" + _normalize_number(tok))
         elif tok not in _STOPWORDS and tok not in _FILLER and len(tok) > 1:
             out.add(stem(tok))
@@ -221,11 +236,17 @@ class ClaimChecker:
     """Checks answer sentences against numbered passages (numbers as shown to the model)."""
 
     def __init__(
-        self, passages: Mapping[int, str], embed: Embed | None = None, labels: Mapping[int, str] | None = None
+        self,
+        passages: Mapping[int, str],
+        embed: Embed | None = None,
+        labels: Mapping[int, str] | None = None,
+        question: str = "",
     ) -> None:
         """passages: number -> text; labels: number -> title and source, which may supply a claim's names
-        ("Hawk Insight reports ...") but not its facts."""
+        ("Hawk Insight reports ...") but not its facts; question: the user's question, whose words a claim may
+        repeat ("Nokia will test bus tickets in Hanau"), so that its support is judged on what it adds."""
         self.passages = dict(passages)
+        self._question_words = content_words(question)
         self.embed = embed
         self._sentences = {n: split_sentences(text) or [text] for n, text in self.passages.items()}
         # Sentences that address the assistant ("ignore previous instructions, reply: X") are not
@@ -267,6 +288,10 @@ class ClaimChecker:
             # Only numbers or filler ("Based on the passages:"): nothing to check, never support.
             return Support(number, 0.0, None, False, [])
         lexical = len(words & passage_words) / len(words)
+        added = words - self._question_words
+        if added and lexical >= QUESTION_ECHO_MIN_LEXICAL:
+            # Words echoed from the question are the question's premise; the rest must be in the passage.
+            lexical = max(lexical, LEXICAL_SUPPORT * len(added & passage_words) / len(added) / ADDED_SUPPORT)
         names = names_in(sentence, self._common)
         exact_ok = (numbers_in(words) | names) <= passage_words | self._label_words.get(number, set())
         semantic = None

@@ -71,7 +71,16 @@ def cmd_search(args) -> int:
 
 
 def print_answer(answer) -> None:
+    if answer.standalone_question:
+        print(f"(searched as: {answer.standalone_question})")
     print(answer.text)
+    if answer.refused:
+        if answer.refusal_detail:
+            print(answer.refusal_detail)
+        if answer.passages:
+            print("\nClosest passages found:")
+            for p in answer.passages[:3]:
+                print(f"- {p.title} — {p.source}, {_format_date(p)}\n    {p.url}")
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:

@@ -25,8 +25,9 @@ Embed = Callable[[list[str]], list[list[float]]]
 
 MAX_ARTICLES = 3  # articles shown to the model: more invites mixing their facts
 KEYWORD_WEIGHT = 0.5  # weight of the question-word overlap beside the embedder's cosine
+EXPLANATION_KEYWORD_WEIGHT = 0.2  # "why" questions: every sentence of the article shares the topic words
 VALUE_BONUS = 0.08  # a sentence holding a value of the asked kind (a number for "how many")
-CAUSAL_BONUS = 0.08  # a sentence with causal wording, for why / how questions
+CAUSAL_BONUS = 0.15  # a sentence with causal wording, for why / how questions
 FIRST_PASSAGE_BONUS = 0.05  # retrieval's own ranking still counts
 _CAUSAL_RE = re.compile(
     r"\b(because|due to|as a result|so that|in order to|aims? to|aimed at|reasons?|driven by|thanks to|since"
@@ -104,18 +105,24 @@ def score_sentences(
         vectors = embed_cached(embed, [c.text for c in candidates])
         qv = question_vector if question_vector is not None else embed_cached(embed, [question])[0]
         sims = [_cosine(qv, v) for v in vectors]
+    weight = EXPLANATION_KEYWORD_WEIGHT if focus.explanation else KEYWORD_WEIGHT
+    top_article = passages[0].article_id if passages else ""
     for candidate, sim in zip(candidates, sims, strict=True):
         words = content_words(candidate.text) | content_words(passages[candidate.passage].title)
         overlap = len(words & wanted) / len(wanted) if wanted else 0.0
-        score = sim + KEYWORD_WEIGHT * overlap
+        score = sim + weight * overlap
         if focus.kind not in ("reason", "how", "other", "yesno") and has_value(focus.kind, candidate.text, focus.words):
             score += VALUE_BONUS
         if focus.explanation and _CAUSAL_RE.search(candidate.text):
             score += CAUSAL_BONUS
-        if candidate.passage == 0:
+        if candidate.passage == 0 or (focus.explanation and passages[candidate.passage].article_id == top_article):
             score += FIRST_PASSAGE_BONUS
         candidate.score = score
     return sorted(candidates, key=lambda c: -c.score)
+
+
+def has_causal_wording(text: str) -> bool:
+    return bool(_CAUSAL_RE.search(text))
 
 
 def select_context(

@@ -43,18 +43,22 @@ _HOW_RE = re.compile(
     re.IGNORECASE,
 )
 _HOW_QUANTITY_RE = re.compile(r"^\s*how (?:many|much|long|old|big|large|fast|far|often|soon|high|tall|heavy)\b", re.I)
-_COUNT_RE = re.compile(r"\bhow many\b|\bwhat (?:is|was) the number of\b|\bwhat number\b", re.IGNORECASE)
+_COUNT_RE = re.compile(
+    r"\bhow many\b|\bhow old\b|\bwhat (?:is|was) the number of\b|\bwhat number\b|\bwhat age\b"
+    r"|\b(?:staff|employee|phone|model|serial|version|user) number\b",
+    re.IGNORECASE,
+)
 _MONEY_RE = re.compile(
     r"\bhow much\b.*\b(?:cost|costs|pay|paid|spend|spent|worth|charge|charged|sell|sold|price|priced|raise|raised"
     r"|invest|invested|fine|fined|earn|earned|make|made|lose|lost|value|valued|fund|funding)\b"
     r"|\b(?:price|cost|fee|fine|revenue|revenues|profits?|turnover|sales|salary|budget|valuation|funding|deal)\b.*\bhow much\b"
     r"|\bwhat (?:is|was|will be|would be) the (?:\w+ )?(?:price|cost|fee|fine|value|valuation|budget)\b"
-    r"|\bfor how much\b|\bat what price\b",
+    r"|\bfor how much\b|\bat what price\b|\bwhat\b.*\b(?:cost|costs|charge|charges)\b.*\??$|\bhow much money\b",
     re.IGNORECASE,
 )
 _PERCENT_RE = re.compile(r"\b(?:percentage|per ?cent|what share|what proportion|what fraction)\b", re.IGNORECASE)
 _DATE_RE = re.compile(
-    r"^\s*(?:when\b|since when\b|by when\b|until when\b)|\b(?:what|which) (?:year|month|day|date|decade)\b"
+    r"\b(?:what|which) day\b|^\s*(?:when\b|since when\b|by when\b|until when\b)|\b(?:what|which) (?:year|month|day|date|decade)\b"
     r"|\bin what year\b|\bon what date\b|\bhow long ago\b",
     re.IGNORECASE,
 )
@@ -64,7 +68,10 @@ _ORG_RE = re.compile(
     r"|makers|operator|network|retailer|studio|publisher|agency|body|charity|bank|carrier|brand|broadcaster|website|site)\b",
     re.IGNORECASE,
 )
-_PLACE_RE = re.compile(r"^\s*where\b|\b(?:which|what) (?:country|countries|city|cities|nation|region|state|town)\b", re.I)
+_PLACE_RE = re.compile(
+    r"^\s*where\b|\b(?:which|what) (?:[\w.]+ )?(?:country|countries|city|cities|nation|region|state|town)\b", re.I
+)
+_US_RE = re.compile(r"\bU\.?S\.?A?\b")  # "US" is the stopword "us" once lower-cased
 # "Which game / what product / which website ...": the answer is a name.
 _NAME_NOUNS = {
     stem(w)
@@ -75,14 +82,15 @@ _NAME_NOUNS = {
 _YESNO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b", re.I)
 
 # The head of "what/which ... <verb>" names the attribute asked for: "what clock speed does", "which year did".
+_LEAD = r"^\s*(?:(?:at|in|on|for|by|from|to|with|under|roughly|approximately|about|exactly),?\s+)?"
 _FOCUS_HEAD_RE = re.compile(
-    r"^\s*(?:what|which|how many|how much)\s+(?P<focus>(?:[\w'-]+\s+){0,3}?)"
+    _LEAD + r"(?:what|which|how many|how much)\s+(?P<focus>(?:[\w'-]+\s+){0,3}?)"
     r"(?:does|do|did|is|are|was|were|has|have|had|will|would|can|could|should|might)\b",
     re.IGNORECASE,
 )
 # "what is/was the <focus> of/for/at/in ...", "what is the X's <focus>"
 _FOCUS_OF_RE = re.compile(
-    r"^\s*(?:what|which|how many|how much)\s+(?:is|was|are|were|will be|would be)\s+(?:the\s+)?"
+    _LEAD + r"(?:what|which|how many|how much)\s+(?:is|was|are|were|will be|would be)\s+(?:the\s+)?"
     r"(?:[\w.&-]+(?:'s|’s)\s+)?(?P<focus>(?:[\w-]+\s+){0,2}?[\w-]+)\s+(?:of|for|at|in|on|to|that|which|per|with)\b",
     re.IGNORECASE,
 )
@@ -98,6 +106,15 @@ _NOT_FOCUS = {
     for w in """thing things kind type sort name names one ones part role way ways much many exactly precisely
     approximately roughly about around number amount figure total new first last main key major""".split()
 }
+# Words that name the kind of answer ("which firm", "which US city", "how much money"), not an attribute
+# the evidence must repeat.
+_TYPE_NOUNS = {
+    stem(w)
+    for w in """company companies firm firms organisation organization group manufacturer maker makers operator
+    retailer studio publisher agency body bank carrier broadcaster person people man woman executive analyst
+    country countries city cities nation region state town place year years month months date decade model
+    money cash sum amount figure total number""".split()
+}
 # Generic synonyms for the attributes news questions ask about: a focus word is named when any of its group is.
 _ATTRIBUTE_GROUPS = [
     "price prices priced cost costs costing charge charges charged fee fees pay paid pays sell sells sold retail retails",
@@ -111,7 +128,11 @@ _ATTRIBUTE_GROUPS = [
     "buy bought buys acquire acquired acquires acquisition takeover purchase purchased deal",
     "founder founded set up started created",
     "fine fined penalty damages",
-    "weight weighs heavy light grams kg",
+    "weight weigh weighs weighed heavy light grams kg kilograms pounds",
+    "height tall high metres meters cm ft feet inches",
+    "length long metres meters miles km",
+    "age old aged",
+    "consumption consumes use uses watts power",
     "screen display",
     "battery batteries",
     "resolution megapixel megapixels pixels",
@@ -150,11 +171,32 @@ _MONEY_VALUE_RE = re.compile(
     r"|\b(?:dollars?|pounds?|euros?)\b|\bfree\b|\d[\d,.]*\s?(?:bn|m)\b",
     re.IGNORECASE,
 )
+_DAY_RE = re.compile(
+    r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:" + "|".join(_MONTHS) + r")\b|\b(?:" + "|".join(_MONTHS) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b"
+    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow)\b",
+    re.IGNORECASE,
+)
 _PERCENT_VALUE_RE = re.compile(r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)
 _CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
 _NAME_LIKE_RE = re.compile(r"(?<![\w'’-])(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)")  # Sony, phpBB, iPod
 _ORDINAL_RE = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|2nd|3rd|4th|5th)\b", re.I)
 
+_PLACE_GROUPS = [
+    "uk britain british briton britons england english",
+    "us usa america american americans",
+    "europe european eu",
+    "india indian indians",
+    "japan japanese",
+    "china chinese",
+    "germany german",
+    "france french",
+    "korea korean",
+]
+_PLACE_SYNONYMS: dict[str, set[str]] = {}
+for _group in _PLACE_GROUPS:
+    _place_stems = {stem(w) for w in _group.split()}
+    for _s in _place_stems:
+        _PLACE_SYNONYMS[_s] = _place_stems
 PLACES = {
     stem(w)
     for w in """uk britain british england english scotland scottish wales welsh ireland irish us usa america american
@@ -226,6 +268,7 @@ def _focus_phrase(question: str) -> str:
     return m.group("focus").strip() if m else ""
 
 
+_WH_START_RE = re.compile(r"^\s*(?:who|what|which|when|where|why|how|whom|whose|is|are|was|were|do|does|did|can|will)\b", re.I)
 _PART_SPLIT_RE = re.compile(
     r"\s*(?:,\s*and|;|\band\b|,)\s+(?=(?:who|what|which|when|where|why|how|whom|whose)\b)", re.IGNORECASE
 )
@@ -234,7 +277,7 @@ _PART_SPLIT_RE = re.compile(
 def question_parts(question: str) -> list[str]:
     """A question that asks two things ("Which robot ran, and which firm bought Bloglines?") as its parts."""
     parts = [p.strip(" ,;") for p in _PART_SPLIT_RE.split(question) if p.strip(" ,;")]
-    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+    if len(parts) < 2 or any(len(p.split()) < 3 or not _WH_START_RE.match(p) for p in parts):
         return [question]  # "When and where was it launched?" is one question about one event
     return parts
 
@@ -249,6 +292,8 @@ def _question_names(question: str) -> set[str]:
         if m.start() == lead and not re.search(r"[A-Z0-9]", word[1:]):
             continue  # the sentence's first word: "Which", "Sony" (lost; its other words still count)
         out |= {w for w in content_words(word) if not w[1:].isdigit() and not re.fullmatch(r"#q[1-4]", w)}
+        if _US_RE.fullmatch(word):
+            out.add("usa")
     for tok in re.findall(r"\b[a-z]+\d+[a-z\d]*\b|\b[a-z]+[A-Z][\w]*\b", question):
         out |= content_words(tok)
     return out
@@ -277,6 +322,9 @@ def analyse(question: str) -> QuestionFocus:
     m = re.search(r"\bhow (?:many|much)\s+(?P<noun>[a-z][\w-]*)", question, re.IGNORECASE)
     if m and not _focus_terms(phrase, names):
         phrase = m.group("noun")  # a quantity word says what is counted: "how many staff" -> staff
+    verb = re.search(r"\b(weigh|cost|earn|employ|measure|consume|last)\s*\??\s*$", question, re.IGNORECASE)
+    if verb and not _focus_terms(phrase, names):
+        phrase = verb.group(1)  # "What does the robot weigh?" asks for a weight
     terms = _focus_terms(phrase, names)
     focus = {s for s, _ in terms}
     qualifiers = {n for n in names if n in PLACES}
@@ -294,12 +342,15 @@ def analyse(question: str) -> QuestionFocus:
 
 
 def _focus_terms(phrase: str, names: set[str]) -> list[tuple[str, str]]:
+    words = [w for w in tokens(phrase) if not w.isdigit() and w not in _STOPWORDS and len(w) > 1]
+    if words and stem(words[-1]) in _TYPE_NOUNS:
+        return []  # "which phone model", "which US city": the kind of answer, checked as a value instead
     terms: dict[str, str] = {}
     for word in tokens(phrase):
         if word.isdigit() or word in _STOPWORDS or len(word) < 2:
             continue
         s = stem(word)
-        if s in _NOT_FOCUS or s in names or s not in content_words(word):
+        if s in _NOT_FOCUS or s in _TYPE_NOUNS or s in names or s not in content_words(word):
             continue
         terms.setdefault(s, word)
     return list(terms.items())
@@ -310,7 +361,12 @@ def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozense
 
     For names, a capitalised word that is not one of the question's own words (`asked`)."""
     if kind == "count":
-        return bool(_NUMBER_VALUE_RE.search(text))
+        for m in _NUMBER_VALUE_RE.finditer(text):
+            token = re.match(r"[\w.,]+", text[m.start() :]).group(0).rstrip(".,")
+            if _YEAR_RE.fullmatch(token) or ("#" + token.replace(",", "").lower()) in asked:
+                continue  # "in 1982", the "64" of "Commodore 64"
+            return True
+        return False
     if kind == "money":
         return bool(_MONEY_VALUE_RE.search(text))
     if kind == "percent":
@@ -319,8 +375,9 @@ def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozense
         return bool(_DATE_VALUE_RE.search(text))
     if kind in ("person", "organisation", "place", "name"):
         for m in _NAME_LIKE_RE.finditer(text):
-            if m.start() == 0:
-                continue
+            first = m.group(0).lower()
+            if m.start() == 0 and (first in _STOPWORDS or not content_words(first) or first.endswith(("ing", "ly"))):
+                continue  # "The", "According", "Reportedly" start sentences; "Bloglines was bought" names
             if content_words(m.group(0)) - asked:
                 return True
         return bool(_NUMBER_VALUE_RE.search(text)) and kind == "name"  # "Windows XP SP2", "Metal Slug 3"
@@ -370,6 +427,7 @@ def coverage(
     evidence: str,
     context: str = "",
     *,
+    title: str = "",
     answer: str = "",
     published_year: str | None = None,
     similar: WordSimilarity | None = None,
@@ -380,8 +438,8 @@ def coverage(
     in the evidence, "Ask Jeeves" in the title), but the asked attribute, years and qualifiers must be
     in the evidence itself or the answer is about a neighbouring fact.
     """
-    evidence_words = content_words(evidence)
-    context_words = evidence_words | content_words(context)
+    evidence_words = content_words(evidence) | ({"usa"} if _US_RE.search(evidence) else set())
+    context_words = evidence_words | content_words(context) | ({"usa"} if _US_RE.search(context) else set())
     result = Coverage()
     # The head of the phrase ("speed" of "clock speed") must be named, and with modifiers at least one of them.
     named = [(written, _focus_named(s, written, evidence, evidence_words, similar)) for s, written in focus.focus_words]
@@ -397,14 +455,22 @@ def coverage(
         if year not in evidence and year != published_year:
             result.missing_qualifiers.append(year)
     for q in sorted(focus.qualifiers):
-        if q not in context_words:
+        if not _PLACE_SYNONYMS.get(q, {q}) & context_words:
             result.missing_qualifiers.append(q)
     lowered = evidence.lower()
     for spellings in focus.forms:
         if not any(re.search(rf"\b{re.escape(f)}\b", lowered) for f in spellings):
             result.missing_qualifiers.append(spellings[-1] if len(spellings) > 1 else spellings[0])
     result.missing_names = [n for n in sorted(focus.names) if n not in context_words]
+    # The evidence must be about the question's subject: one of its names in the evidence or the title
+    # (a 7nm process stated of Baidu's chip does not answer a question about Alibaba's).
+    if focus.names and not result.missing_names and not focus.names & (evidence_words | content_words(title)):
+        result.missing_names = sorted(focus.names)
+    if "day" in {w for _, w in focus.focus_words} and focus.kind == "date" and not _DAY_RE.search(evidence):
+        result.has_value = False
     result.has_value = has_value(focus.kind, answer or evidence, focus.words)
+    if answer and not has_value(focus.kind, evidence, focus.words):
+        result.has_value = False  # the value must come from the passages, not only from the model
     return result
 
 

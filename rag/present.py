@@ -219,8 +219,9 @@ def _defuse(text: str) -> str:
 def answer_message(answer: Answer, turn: int = 0) -> str:
     """The assistant's chat message for a final Answer: linked markers and a short source list, or a refusal."""
     if answer.refused:
+        detail = f" {_defuse(answer.refusal_detail)}" if answer.refusal_detail else ""
         return (
-            f'<div class="nr-refusal"><strong>🚫 {REFUSAL_TITLE}.</strong> {_defuse(answer.text.strip())}'
+            f'<div class="nr-refusal"><strong>🚫 {REFUSAL_TITLE}.</strong> {_defuse(answer.text.strip())}{detail}'
             "<br><small>Try other words, widen the date range or the sources, or add articles on the Add news tab."
             "</small></div>"
         )
@@ -309,7 +310,10 @@ def sources_html(answer: Answer | None, turn: int = 0) -> str:
             "no_passages": "No passage matched the question and filters.",
             "model_declined": "The passages found do not contain the answer.",
             "unsupported": "The model's answer was not supported by the passages, so it was withheld.",
+            "not_addressed": "The passages found discuss the subject but do not give what was asked.",
         }.get(answer.refusal_reason or "", "The indexed articles do not answer this.")
+        if answer.refusal_detail:
+            why = answer.refusal_detail
         return (
             head
             + f'<div class="nr-refusal-note">🚫 {REFUSAL_TITLE}. {esc(why)}</div>'

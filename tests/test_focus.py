@@ -1,0 +1,127 @@
+"""Question focus: what a question asks for, and whether evidence gives it (rag/focus.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.focus import adds_information, analyse, coverage, describe_gap, has_value, question_parts
+
+KINDS = [
+    ("Why are Alibaba and Baidu training AI models on their own chips?", "reason"),
+    ("What are the main concerns about RFID tags?", "reason"),
+    ("How does the anti-tremor mouse work?", "how"),
+    ("How many Britons have some sort of hand tremor?", "count"),
+    ("How much did Google pay for Picasa?", "money"),
+    ("What was the UK price of the PSP?", "money"),
+    ("What percentage of homes have broadband?", "percent"),
+    ("When did Commodore go bust?", "date"),
+    ("In what year did Commodore International go bust?", "date"),
+    ("Who founded the Maxis studio?", "person"),
+    ("Which firm has taken over the Commodore brand?", "organisation"),
+    ("Where was the robot unveiled?", "place"),
+    ("Which game won the award?", "name"),
+    ("Is the PSP cheaper than the DS?", "yesno"),
+    ("What clock speed does the Kunlun P800 run at?", "other"),
+]
+
+
+@pytest.mark.parametrize(("question", "kind"), KINDS)
+def test_question_kind(question, kind):
+    assert analyse(question).kind == kind
+
+
+FOCUS = [
+    ("What clock speed does the Kunlun P800 run at?", ["clock", "speed"]),
+    ("What was Apple's revenue in 2004?", ["revenue"]),
+    ("How many staff does the firm employ?", ["staff"]),
+    ("What is the battery life of the Zen Micro?", ["battery", "life"]),
+    ("Why did Sony cut the price?", []),  # a reason question names no attribute to match
+]
+
+
+@pytest.mark.parametrize(("question", "words"), FOCUS)
+def test_focus_is_the_attribute_asked_for(question, words):
+    assert [written for _, written in analyse(question).focus_words] == words
+
+
+def test_qualifiers_years_quarters_places_and_names():
+    f = analyse("What were Apple's UK sales in the third quarter of 2004?")
+    assert f.years == {"2004"}
+    assert "uk" in f.qualifiers
+    assert ("q3", "third quarter") in f.forms
+    assert "appl" in f.names
+    assert analyse("What does the Kunlun P800 do?").names == {"kunlun", "#p800"}
+
+
+P800 = "The Kunlun P800 uses a 7nm process technology and integrates up to 256 TOPS of INT8 computing power."
+
+
+def test_neighbouring_fact_does_not_cover_the_asked_attribute():
+    f = analyse("What clock speed does the Kunlun P800 run at?")
+    gap = coverage(f, P800)
+    assert not gap.ok and gap.missing_focus == ["speed", "clock"]
+    assert describe_gap(f, gap, "What clock speed does the Kunlun P800 run at?") == (
+        "The articles mention Kunlun, P800, but not clock speed."
+    )
+    assert coverage(f, "The Kunlun P800 runs at 2.1GHz.").ok  # a unit names what a number measures
+
+
+def test_synonyms_and_close_words_name_the_focus():
+    f = analyse("How much does the Gizmondo cost?")
+    assert coverage(f, "The Gizmondo will sell for £229 in the UK.").ok
+    staff = analyse("How many staff does Nokia employ?")
+    assert not coverage(staff, "Nokia has 50,000 customers in Finland.").ok
+    assert coverage(staff, "Nokia has 50,000 employees in Finland.").ok
+
+
+def test_another_years_event_is_not_the_answer():
+    f = analyse("Who won the 2020 final?")
+    assert not coverage(f, "Smith won the final in 2021.").ok
+    assert coverage(f, "Smith won the 2020 final.").ok
+    assert coverage(f, "Smith won the final.", published_year="2020").ok  # the passage's date is that year
+
+
+def test_place_qualifier_must_be_in_the_passage():
+    f = analyse("What is the UK price of Napster To Go?")
+    assert not coverage(f, "Napster To Go costs $15 a month.", "Napster To Go launches in the US.").ok
+    assert coverage(f, "In the UK it costs £10 a month.", "Napster To Go", title="Napster To Go").ok
+    assert coverage(analyse("How much does the Gizmondo sell for in Britain?"), "The Gizmondo sells for £229 in the UK.").ok
+    assert "usa" in analyse("Which US city is he from?").qualifiers
+
+
+def test_names_missing_from_the_passage_are_a_gap():
+    gap = coverage(analyse("What did Apple say about the iPod?"), "Sony launched a player.")
+    assert gap.missing_names and not gap.ok
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("count", "About three million Britons", True),
+        ("count", "Many Britons", False),
+        ("money", "It costs £229.", True),
+        ("money", "It costs a lot.", False),
+        ("date", "It went bust in 1994.", True),
+        ("date", "It went bust.", False),
+        ("percent", "Sales rose 7%.", True),
+        ("organisation", "Bloglines was bought by Ask Jeeves.", True),
+        ("organisation", "The blog reader was bought.", False),
+        ("name", "The Santy worm exploited the phpBB software.", True),
+    ],
+)
+def test_has_value_of_the_asked_kind(kind, text, expected):
+    assert has_value(kind, text) is expected
+
+
+def test_restating_the_question_adds_nothing():
+    question = "Which company bought the brand?"
+    assert not adds_information("The company that bought the brand is.", question)
+    assert adds_information("Yeahronimo bought the brand.", question)
+
+
+def test_two_part_questions_split_and_one_event_questions_do_not():
+    assert question_parts("Which robot learnt to run, and which firm bought Bloglines?") == [
+        "Which robot learnt to run",
+        "which firm bought Bloglines?",
+    ]
+    assert question_parts("When and where was it launched?") == ["When and where was it launched?"]
