@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 DateLike = date | datetime | str | None
+BEST_ARTICLE_EXTRA = 4  # most extra passages of the best article given to the answerer
 
 
 class NewsQA:
@@ -232,8 +233,27 @@ class NewsQA:
             timings["condense"] = time.perf_counter() - started
         started = time.perf_counter()
         passages = self.retrieve(standalone, k=k or self.settings.top_k, sources=sources, since=since, until=until)
+        passages = self._with_best_article(passages)
         timings["retrieve"] = time.perf_counter() - started
         return standalone, passages, timings
+
+    def _with_best_article(self, passages: list[Passage]) -> list[Passage]:
+        """The retrieved passages, then the best article's other passages: the answer (or the second reason
+        of a "why") is often in a part of the best article that retrieval's per-article cap left out."""
+        if not passages:
+            return passages
+        from rag.retrieve import to_passage
+
+        top = passages[0]
+        got = self.store.get_chunks(where={"article_id": top.article_id})
+        have = {p.chunk_id for p in passages}
+        rest = [
+            to_passage(cid, doc, meta, top.score)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            if cid not in have
+        ]
+        rest.sort(key=lambda p: p.start)
+        return passages + rest[:BEST_ARTICLE_EXTRA]
 
     @staticmethod
     def _finish(answer: Answer, question: str, standalone: str, timings: dict[str, float], started: float) -> Answer:

@@ -85,9 +85,18 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in sentences if s.strip()]
 
 
+_FRAMING_RE = re.compile(
+    r"^(?:according to |based on )?the (?:passages?|articles?|text|context)(?: provided| given)?"
+    r"(?: (?:states?|says?|mentions?|indicates?|notes?|reports?|explains?)(?: that)?|,)\s+",
+    re.IGNORECASE,
+)
+
+
 def _tidy(text: str) -> str:
-    """Remove the gaps left by deleted markers: 'chips  .' -> 'chips.'"""
+    """Remove the gaps left by deleted markers: 'chips  .' -> 'chips.'; and framing ("The passages state that")."""
     text = _LIST_PREFIX_RE.sub("", text)
+    text = _FRAMING_RE.sub("", text)
+    text = text[:1].upper() + text[1:]
     text = re.sub(r"\s+", " ", text)
     text = re.sub(r"\s+([.,;:!?)])", r"\1", text)
     text = re.sub(r"([(])\s+", r"\1", text)

@@ -161,9 +161,39 @@ def content_words(text: str) -> set[str]:
         if tok in _NUMBER_WORDS and tok != "one":
             out.add("#" + _NUMBER_WORDS[tok])
         elif _is_number(tok):
-            out.add("#" + _normalize_number(tok))
+            number = _normalize_number(tok)
+            out.add("#" + number)
+            bare = re.match(r"\d[\d.]*", number)
+            if bare and bare.group(0) != number and not number.startswith(bare.group(0) + "."):
+                out.add("#" + bare.group(0).rstrip("."))  # "1.3m" also says "1.3"; "4.2ft" says "4.2"
         elif tok not in _STOPWORDS and tok not in _FILLER and len(tok) > 1:
             out.add(stem(tok))
+    return out
+
+
+_PLACE_GROUPS = [
+    "uk britain british briton britons england english",
+    "us usa america american americans",
+    "europe european eu",
+    "india indian indians",
+    "japan japanese",
+    "china chinese",
+    "germany german",
+    "france french",
+    "korea korean",
+]
+PLACE_SYNONYMS: dict[str, frozenset[str]] = {}
+for _group in _PLACE_GROUPS:
+    _stems = frozenset(stem(w) for w in _group.split())
+    for _s in _stems:
+        PLACE_SYNONYMS[_s] = _stems
+
+
+def with_place_synonyms(words: set[str]) -> set[str]:
+    """Words plus the other names of the places among them: a passage saying "UK" also says "Britain"."""
+    out = set(words)
+    for w in words:
+        out |= PLACE_SYNONYMS.get(w, frozenset())
     return out
 
 
@@ -254,7 +284,9 @@ class ClaimChecker:
         self._sentence_words = {
             n: [set() if is_instruction(s) else content_words(s) for s in ss] for n, ss in self._sentences.items()
         }
-        self._words = {n: set().union(*ws) if ws else set() for n, ws in self._sentence_words.items()}
+        self._words = {
+            n: with_place_synonyms(set().union(*ws)) if ws else set() for n, ws in self._sentence_words.items()
+        }
         self._common = {w for text in self.passages.values() for w in re.findall(r"(?<![\w'])[a-z][a-z0-9]*", text)}
         self._label_words = {n: content_words(label) for n, label in (labels or {}).items()}
         self._vectors: dict[int, list[list[float]]] | None = None

@@ -31,7 +31,9 @@ CAUSAL_BONUS = 0.15  # a sentence with causal wording, for why / how questions
 FIRST_PASSAGE_BONUS = 0.05  # retrieval's own ranking still counts
 _CAUSAL_RE = re.compile(
     r"\b(because|due to|as a result|so that|in order to|aims? to|aimed at|reasons?|driven by|thanks to|since"
-    r"|concerns?|worr(?:y|ies|ied)|fears?|risks?|threat|warn(?:s|ed)?|help(?:s|ed)?|allow(?:s|ed)?|enabl(?:e|es|ed)"
+    r"|amid|in response to|in a bid to|to deal with|to avoid|to reduce|to cut|to boost|to improve|pressure"
+    r"|concerns?|worr(?:y|ies|ied)|fears?|risks?|threats?|warn(?:s|ed)?|help(?:s|ed)?|allow(?:s|ed)?|enabl(?:e|es|ed)"
+    r"|restrict(?:s|ed|ions?)?|bans?|banned|controls?|shortages?|shocks?|costs?|cheaper|efficien(?:t|cy)"
     r"|means?|lets?|would|could|so\b|therefore|led to|leading to|benefits?|advantages?|problems?)\b",
     re.IGNORECASE,
 )
@@ -48,6 +50,8 @@ class Sentence:
     passage: int  # index into the retrieved passages
     position: int  # order within its passage
     score: float = 0.0
+    similarity: float = 0.0  # the embedder's cosine to the question
+    overlap: float = 0.0  # share of the question's content words in the sentence (and its title)
 
 
 @dataclass
@@ -93,9 +97,12 @@ def score_sentences(
 ) -> list[Sentence]:
     """Every sentence of the passages with its score against the question, best first."""
     candidates: list[Sentence] = []
+    seen: set[tuple[str, str]] = set()
     for index, passage in enumerate(passages):
         for position, text in enumerate(split_sentences(clean_passage_text(passage.text))):
-            if len(text) > 12 and not is_instruction(text):
+            key = (passage.article_id, text)
+            if len(text) > 12 and not is_instruction(text) and key not in seen:  # chunks overlap: once each
+                seen.add(key)
                 candidates.append(Sentence(text, index, position))
     if not candidates:
         return []
@@ -108,9 +115,10 @@ def score_sentences(
     weight = EXPLANATION_KEYWORD_WEIGHT if focus.explanation else KEYWORD_WEIGHT
     top_article = passages[0].article_id if passages else ""
     for candidate, sim in zip(candidates, sims, strict=True):
-        words = content_words(candidate.text) | content_words(passages[candidate.passage].title)
+        words = content_words(candidate.text)  # not the title: it would give every sentence of an article the same
         overlap = len(words & wanted) / len(wanted) if wanted else 0.0
         score = sim + weight * overlap
+        candidate.similarity, candidate.overlap = sim, overlap
         if focus.kind not in ("reason", "how", "other", "yesno") and has_value(focus.kind, candidate.text, focus.words):
             score += VALUE_BONUS
         if focus.explanation and _CAUSAL_RE.search(candidate.text):

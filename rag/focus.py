@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.claims import _STOPWORDS, content_words, stem, tokens
+from rag.claims import _STOPWORDS, PLACE_SYNONYMS, content_words, stem, tokens
 
 Kind = Literal[
     "reason", "how", "count", "money", "percent", "date", "person", "organisation", "place", "name", "yesno", "other"
@@ -53,7 +53,7 @@ _MONEY_RE = re.compile(
     r"|invest|invested|fine|fined|earn|earned|make|made|lose|lost|value|valued|fund|funding)\b"
     r"|\b(?:price|cost|fee|fine|revenue|revenues|profits?|turnover|sales|salary|budget|valuation|funding|deal)\b.*\bhow much\b"
     r"|\bwhat (?:is|was|will be|would be) the (?:\w+ )?(?:price|cost|fee|fine|value|valuation|budget)\b"
-    r"|\bfor how much\b|\bat what price\b|\bwhat\b.*\b(?:cost|costs|charge|charges)\b.*\??$|\bhow much money\b",
+    r"|\bfor how much\b|\bat what price\b|\bwhat (?:sum|amount)\b|\bwhat\b.*\b(?:cost|costs|charge|charges)\b.*\??$|\bhow much money\b",
     re.IGNORECASE,
 )
 _PERCENT_RE = re.compile(r"\b(?:percentage|per ?cent|what share|what proportion|what fraction)\b", re.IGNORECASE)
@@ -132,7 +132,7 @@ _ATTRIBUTE_GROUPS = [
     "height tall high metres meters cm ft feet inches",
     "length long metres meters miles km",
     "age old aged",
-    "consumption consumes use uses watts power",
+    "consumption consumes watts",
     "screen display",
     "battery batteries",
     "resolution megapixel megapixels pixels",
@@ -163,7 +163,7 @@ _DATE_VALUE_RE = re.compile(
 )
 _NUMBER_VALUE_RE = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|dozens|hundreds?|thousands?"
-    r"|millions?|billions?|half|quarter|third|single|double|twice|several|a few|handful)\b",
+    r"|millions?|billions?|half|quarter|third)\b",
     re.IGNORECASE,
 )
 _MONEY_VALUE_RE = re.compile(
@@ -181,22 +181,7 @@ _CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
 _NAME_LIKE_RE = re.compile(r"(?<![\w'’-])(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)")  # Sony, phpBB, iPod
 _ORDINAL_RE = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|2nd|3rd|4th|5th)\b", re.I)
 
-_PLACE_GROUPS = [
-    "uk britain british briton britons england english",
-    "us usa america american americans",
-    "europe european eu",
-    "india indian indians",
-    "japan japanese",
-    "china chinese",
-    "germany german",
-    "france french",
-    "korea korean",
-]
-_PLACE_SYNONYMS: dict[str, set[str]] = {}
-for _group in _PLACE_GROUPS:
-    _place_stems = {stem(w) for w in _group.split()}
-    for _s in _place_stems:
-        _PLACE_SYNONYMS[_s] = _place_stems
+_PLACE_SYNONYMS = PLACE_SYNONYMS
 PLACES = {
     stem(w)
     for w in """uk britain british england english scotland scottish wales welsh ireland irish us usa america american
@@ -454,9 +439,10 @@ def coverage(
     for year in sorted(focus.years):
         if year not in evidence and year != published_year:
             result.missing_qualifiers.append(year)
+    near = evidence_words | content_words(title) | ({"usa"} if _US_RE.search(title) else set())
     for q in sorted(focus.qualifiers):
-        if not _PLACE_SYNONYMS.get(q, {q}) & context_words:
-            result.missing_qualifiers.append(q)
+        if not _PLACE_SYNONYMS.get(q, {q}) & near:
+            result.missing_qualifiers.append(q)  # "the UK price" must be stated as the UK's
     lowered = evidence.lower()
     for spellings in focus.forms:
         if not any(re.search(rf"\b{re.escape(f)}\b", lowered) for f in spellings):
