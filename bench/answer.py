@@ -69,7 +69,7 @@ def measure(data_dir: str, questions: list[str], warm_question: bool) -> dict[st
             "refusal_reason": getattr(answer, "refusal_reason", None),
             "citations": len(answer.citations) if answer else 0,
             "timings": answer.timings if answer else {},
-            "context_chars": min(sum(len(p.text) for p in answer.passages), settings.context_chars) if answer else 0,
+            "context_chars": (answer.debug or {}).get("context_chars", 0) if answer else 0,
             "raw": str((getattr(answer, "debug", None) or {}).get("raw", ""))[:300],
         }
         runs.append(run)

@@ -183,7 +183,9 @@ class Answerer:
             return refusal(question, "not_addressed", passages, detail=describe_gap(f, gap, part))
         return Plan(question, focus, context, list(passages), parts)
 
-    def _coverage(self, focus: QuestionFocus, evidence: str, passage: Passage, answer: str = "") -> Coverage:
+    def _coverage(
+        self, focus: QuestionFocus, evidence: str, passage: Passage, answer: str = "", strict: bool = True
+    ) -> Coverage:
         year = str(passage.published.year) if passage.published else None
         return coverage(
             focus,
@@ -191,6 +193,7 @@ class Answerer:
             f"{passage.title} {passage.text}",
             title=passage.title,
             answer=answer,
+            strict=strict,
             published_year=year,
             similar=self._similar,
         )
@@ -199,7 +202,7 @@ class Answerer:
         """None when some retrieved sentence covers what the question asks; else the smallest gap found."""
         best: Coverage | None = None
         for sentence in ranked[:ADDRESS_CANDIDATES]:
-            gap = self._coverage(focus, sentence.text, passages[sentence.passage])
+            gap = self._coverage(focus, sentence.text, passages[sentence.passage], strict=False)
             if gap.ok:
                 return None
             if best is None or _gap_size(gap) < _gap_size(best):
@@ -263,7 +266,12 @@ class Answerer:
             question=question,
         )
         checked = checker.check(claims)
-        debug: dict[str, Any] = {"raw": raw, "dropped": checked.dropped, "declined": bool(declines)}
+        debug: dict[str, Any] = {
+            "raw": raw,
+            "dropped": checked.dropped,
+            "declined": bool(declines),
+            "context_chars": sum(len(t) for t in shown.values()),
+        }
         kept = checked.kept
         unanswered: list[str] = []
         if kept and not focus.explanation:

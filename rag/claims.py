@@ -317,7 +317,11 @@ class ClaimChecker:
         words = content_words(sentence)
         passage_words = self._words.get(number, set())
         if not words - numbers_in(words):
-            # Only numbers or filler ("Based on the passages:"): nothing to check, never support.
+            # Only numbers ("$300m [1]"): supported where the passage states each of them; filler
+            # ("Based on the passages:") has nothing to check and never supports anything.
+            if words and words <= passage_words:
+                scores = [float(len(words & sw)) for sw in self._sentence_words.get(number, [])]
+                return Support(number, 1.0, None, True, self._evidence(words, set(), number, scores))
             return Support(number, 0.0, None, False, [])
         lexical = len(words & passage_words) / len(words)
         added = words - self._question_words

@@ -310,3 +310,67 @@ def test_context_keeps_the_sentences_nearest_the_question():
     context = select_context(question, analyse(question), passages(text), 300)
     assert "The Zorblax chip was made by Quantix in Oslo." in context.shown[1]
     assert len(context.shown[1]) <= 300
+
+
+# --- does the answer give what was asked? ------------------------------------------------------
+
+CHIP = passages(
+    "Baidu is testing its Kunlun P800 chips to train its Ernie model. The P800 uses a 7nm process "
+    "and integrates up to 256 TOPS of INT8 computing power.",
+    "Alibaba's shares rose close to 7% in Hong Kong on September 12.",
+)
+
+
+def test_supported_answer_to_another_attribute_is_refused_as_not_addressed(settings):
+    """The article gives the P800's process node, not its clock speed: nothing to answer from, no LLM call."""
+    answerer, llm = make(settings)
+    answer = answerer.answer("What clock speed does the Kunlun P800 run at?", CHIP)
+    assert (answer.refused, answer.refusal_reason) == (True, "not_addressed")
+    assert answer.refusal_detail == "The articles mention Kunlun, P800, but not clock speed."
+    assert llm.calls == 0 and answer.passages == CHIP  # the closest passages are still shown
+
+
+def test_off_target_model_answer_is_refused_after_generation(settings):
+    docs = passages("The Zen Micro player costs $250 and weighs 100 grams. Its battery lasts 12 hours.")
+    answerer, llm = make(settings, "The Zen Micro weighs 100 grams [1].")
+    answer = answerer.answer("How much does the Zen Micro cost?", docs)
+    assert (answer.refused, answer.refusal_reason) == (True, "not_addressed")
+    assert answer.debug["off_target"] == ["The Zen Micro weighs 100 grams."]
+
+
+def test_answer_that_only_restates_the_question_is_not_an_answer(settings):
+    docs = passages("Commodore was bought by Yeahronimo Media Ventures for $32m.")
+    answerer, _ = make(settings, "The company that bought Commodore is [1].")
+    answer = answerer.answer("Which company bought Commodore?", docs)
+    assert answer.refused  # nothing in the sentence that the question did not already say
+
+
+def test_another_years_edition_is_refused(settings):
+    docs = passages("Smith won the final in 2021, beating Jones.")
+    answerer, llm = make(settings)
+    answer = answerer.answer("Who won the 2020 final?", docs)
+    assert (answer.refused, answer.refusal_reason, llm.calls) == (True, "not_addressed", 0)
+
+
+def test_two_part_question_answered_in_part_says_what_is_missing(settings):
+    docs = passages("Honda's robot Asimo can now run at 3km/h.", "Sony makes the Aibo robot dog.")
+    answerer, _ = make(settings, "Asimo can now run [1].")
+    answer = answerer.answer("Which robot learnt to run, and which firm bought Bloglines?", docs)
+    assert not answer.refused
+    assert answer.text.startswith("Asimo can now run [1].")
+    assert "Bloglines" in answer.text and answer.debug["unanswered_parts"]
+
+
+def test_why_answer_lists_its_points_each_cited(settings):
+    docs = passages(
+        "Alibaba trains models on its own chips because US export controls restrict Nvidia GPUs. "
+        "Supply chain shocks are another worry for the firm. Its own chips also cut costs."
+    )
+    answerer, _ = make(
+        settings,
+        "US export controls restrict Nvidia GPUs [1]. Supply chain shocks are another worry for the firm [1].",
+    )
+    answer = answerer.answer("Why does Alibaba train models on its own chips?", docs)
+    lines = answer.text.splitlines()
+    assert len(lines) >= 2 and all(line.startswith("- ") and line.endswith("[1].") for line in lines)
+    assert "export controls" in answer.text and "Supply chain" in answer.text

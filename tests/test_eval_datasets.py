@@ -10,7 +10,8 @@ import pytest
 from eval.datasets_io import QUESTION_TYPES, DatasetError, load_dataset, resolve_dataset, source_problems
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
-SUITES = ("seed", "bbc-tech")
+SUITES = ("seed", "bbc-tech", "trust-dev", "trust-test")
+TRUST = ("trust-dev", "trust-test")
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,10 @@ def test_unanswerable_questions_have_no_answers_or_sources(suite):
     for q in load_dataset(suite):
         if q.type == "unanswerable":
             assert q.answers == [] and q.sources == [], q.id
+        elif q.type == "nearmiss":  # unanswerable, but about an article that discusses the subject
+            assert q.answers == [] and q.sources and q.evidence, q.id
+        elif q.type == "synthesis":
+            assert q.points and q.sources, q.id
         else:
             assert q.answers and q.sources, q.id
 
@@ -148,3 +153,31 @@ def test_source_problems_catch_wrong_evidence_and_answers(tmp_path):
     problems = source_problems(bad, tmp_path)
     assert any("evidence not found" in p for p in problems)
     assert any("'Bob' not in any source" in p for p in problems)
+
+
+def test_trust_sets_have_the_required_types_split_into_dev_and_test():
+    """Issue 11: at least 30 nearmiss, 20 synthesis, 15 followup; dev to tune on, test to report."""
+    dev, test = load_dataset("trust-dev"), load_dataset("trust-test")
+    assert {q.split for q in dev} == {"dev"} and {q.split for q in test} == {"test"}
+    both = dev + test
+    counts = {t: sum(q.type == t for q in both) for t in QUESTION_TYPES}
+    assert counts["nearmiss"] >= 30 and counts["synthesis"] >= 20 and counts["followup"] >= 15
+    assert counts["single"] >= 30 and counts["unanswerable"] >= 8
+    assert all(len(q.points) >= q.min_points >= 2 for q in both if q.type == "synthesis")
+    assert all(q.history for q in both if q.type == "followup")
+
+
+def test_trust_dev_and_test_share_no_article():
+    dev = {s for q in load_dataset("trust-dev") for s in q.sources}
+    test = {s for q in load_dataset("trust-test") for s in q.sources}
+    assert not dev & test
+
+
+@pytest.mark.parametrize("suite", TRUST)
+def test_trust_questions_are_paraphrased_not_copied(suite, corpora):
+    for q in load_dataset(suite):
+        words = q.question.lower().rstrip("?").split()
+        shingles = {" ".join(words[i : i + 8]) for i in range(len(words) - 7)}
+        for src in q.sources:
+            text = " ".join((corpora / src).read_text(encoding="utf-8").lower().split())
+            assert not [s for s in shingles if s in text], f"{q.id} copies its article"
