@@ -36,6 +36,8 @@ def _files(items: Sequence[str]) -> list[str]:
 class LlamaIndexQA:
     """The subset of NewsQA the eval runner calls (ingest, retrieve, stream), answered by LlamaIndex defaults."""
 
+    keeps_conversation = False  # the query engine answers each question alone: the runner skips history turns
+
     def __init__(self, *, settings: Any, llm: Any, embedder: Any) -> None:
         self.settings = settings
         self.llm = llm

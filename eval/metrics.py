@@ -228,7 +228,13 @@ def score_answer(
     A synthesis question matches when the answer states at least min_points of its key points.
     """
     if qtype in UNANSWERABLE:
-        return {"refused": refused, "match": None, "f1": None, "citation": None, "crag": crag_score(False, refused, None)}
+        return {
+            "refused": refused,
+            "match": None,
+            "f1": None,
+            "citation": None,
+            "crag": crag_score(False, refused, None),
+        }
     if qtype == "synthesis":
         match = not refused and points_covered(answer_text, points) >= max(min_points, 1)
         f1 = None

@@ -230,7 +230,7 @@ def evaluate_question(
     score = QuestionScore(q.id, q.type)
     try:
         history: list[tuple[str, str]] = []
-        if q.history and not retrieval_only:
+        if q.history and not retrieval_only and getattr(qa, "keeps_conversation", True):
             for turn in q.history:
                 earlier = _ask(qa, turn, history)
                 history.append((turn, earlier.text))

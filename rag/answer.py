@@ -121,6 +121,7 @@ class Plan:
     passages: list[Passage]  # everything retrieved, best first
     parts: list[tuple[str, QuestionFocus]]  # a question asking two things, as its parts; else the question
 
+
 class Answerer:
     """Cited answers from an LLM created on first use (loading a local model takes seconds)."""
 
@@ -198,7 +199,9 @@ class Answerer:
             similar=self._similar,
         )
 
-    def _best_gap(self, focus: QuestionFocus, ranked: Sequence[Sentence], passages: Sequence[Passage]) -> Coverage | None:
+    def _best_gap(
+        self, focus: QuestionFocus, ranked: Sequence[Sentence], passages: Sequence[Passage]
+    ) -> Coverage | None:
         """None when some retrieved sentence covers what the question asks; else the smallest gap found."""
         best: Coverage | None = None
         for sentence in ranked[:ADDRESS_CANDIDATES]:

@@ -37,7 +37,10 @@ _CAUSAL_RE = re.compile(
     r"|means?|lets?|would|could|so\b|therefore|led to|leading to|benefits?|advantages?|problems?)\b",
     re.IGNORECASE,
 )
-_BACK_REFERENCE_RE = re.compile(r"^(?:it|its|they|their|he|she|his|her|this|that|these|those|the (?:firm|company|group|move|deal|device|chip|system|service|report|study))\b", re.I)
+_BACK_REFERENCE_RE = re.compile(
+    r"^(?:it|its|they|their|he|she|his|her|this|that|these|those|the (?:firm|company|group|move|deal|device|chip|system|service|report|study))\b",
+    re.I,
+)
 _TAG_RE = re.compile(r"</?\s*passage\b[^>]*>", re.IGNORECASE)
 _GLUED_RE = re.compile(r"(?<=[a-z0-9%)][.!?])(?=[A-Z][a-z])")  # "stage.Baidu" -> "stage. Baidu"
 _vector_cache: dict[str, list[float]] = {}

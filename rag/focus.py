@@ -176,7 +176,11 @@ _MONEY_VALUE_RE = re.compile(
     re.IGNORECASE,
 )
 _DAY_RE = re.compile(
-    r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:" + "|".join(_MONTHS) + r")\b|\b(?:" + "|".join(_MONTHS) + r")\s+\d{1,2}(?:st|nd|rd|th)?\b"
+    r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:"
+    + "|".join(_MONTHS)
+    + r")\b|\b(?:"
+    + "|".join(_MONTHS)
+    + r")\s+\d{1,2}(?:st|nd|rd|th)?\b"
     r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow)\b",
     re.IGNORECASE,
 )
@@ -214,10 +218,20 @@ class QuestionFocus:
         return self.kind in EXPLANATION_KINDS
 
 
+# "How much did the shares rise?" asks for a change: a number or a share, not an amount of money.
+_CHANGE_RE = re.compile(
+    r"\bhow much\b.*\b(?:gain|gained|rise|rose|risen|fall|fell|fallen|drop|dropped|jump|jumped|grow|grew|grown"
+    r"|increase|increased|decrease|decreased|climb|climbed|slide|slid|slip|slipped|shrink|shrank)\b",
+    re.IGNORECASE,
+)
+
+
 def question_kind(question: str) -> Kind:
     q = question.strip()
     if _REASON_RE.search(q):
         return "reason"
+    if _CHANGE_RE.search(q):
+        return "count"
     if _PERCENT_RE.search(q):
         return "percent"
     if _MONEY_RE.search(q):
@@ -242,10 +256,18 @@ def question_kind(question: str) -> Kind:
     return "other"
 
 
-def _lead_noun(question: str) -> str:
-    """"Which game won ..." -> "game", when that word names a kind of thing with a name."""
+_NOT_NOUNS = {
+    "is", "was", "are", "were", "did", "does", "do", "has", "have", "had", "will", "would", "can", "could",
+    "should", "might", "may", "else", "kind", "type", "sort", "happened", "happens", "made", "makes", "caused",
+}  # fmt: skip
+
+
+def _lead_noun(question: str, names_only: bool = True) -> str:
+    """ "Which game won ..." -> "game"; "Which foundry makes ..." -> "foundry" (with names_only=False)."""
     m = re.match(r"^\s*(?:which|what)\s+([a-z]+)\b", question, re.IGNORECASE)
-    return m.group(1) if m and stem(m.group(1).lower()) in _NAME_NOUNS else ""
+    if not m or m.group(1).lower() in _NOT_NOUNS or m.group(1).lower().endswith("ed"):
+        return ""
+    return m.group(1) if not names_only or stem(m.group(1).lower()) in _NAME_NOUNS else ""
 
 
 def _focus_phrase(question: str) -> str:
@@ -257,7 +279,9 @@ def _focus_phrase(question: str) -> str:
     return m.group("focus").strip() if m else ""
 
 
-_WH_START_RE = re.compile(r"^\s*(?:who|what|which|when|where|why|how|whom|whose|is|are|was|were|do|does|did|can|will)\b", re.I)
+_WH_START_RE = re.compile(
+    r"^\s*(?:who|what|which|when|where|why|how|whom|whose|is|are|was|were|do|does|did|can|will)\b", re.I
+)
 _PART_SPLIT_RE = re.compile(
     r"\s*(?:,\s*and|;|\band\b|,)\s+(?=(?:who|what|which|when|where|why|how|whom|whose)\b)", re.IGNORECASE
 )
@@ -303,7 +327,13 @@ def _qualifier_forms(question: str) -> list[tuple[str, ...]]:
     ordinals = ["first", "second", "third", "fourth"]
     for m in _QUARTER_RE.finditer(question):
         text = m.group(0).lower()
-        n = int(text[1]) if text.startswith("q") else ordinals.index(text.split()[0]) + 1 if text.split()[0] in ordinals else 4
+        n = (
+            int(text[1])
+            if text.startswith("q")
+            else ordinals.index(text.split()[0]) + 1
+            if text.split()[0] in ordinals
+            else 4
+        )
         forms.append((f"q{n}", f"{ordinals[n - 1]} quarter", *(("final quarter", "fourth quarter") if n == 4 else ())))
     quarter_spans = [m.span() for m in _QUARTER_RE.finditer(question)]
     for m in _ORDINAL_RE.finditer(question):
@@ -315,7 +345,7 @@ def _qualifier_forms(question: str) -> list[tuple[str, ...]]:
 def analyse(question: str) -> QuestionFocus:
     """The kind, focus and qualifiers of a question."""
     kind = question_kind(question)
-    phrase = (_focus_phrase(question) or _lead_noun(question)) if kind not in EXPLANATION_KINDS else ""
+    phrase = (_focus_phrase(question) or _lead_noun(question, False)) if kind not in EXPLANATION_KINDS else ""
     names = _question_names(question)
     m = re.search(r"\bhow (?:many|much)\s+(?P<noun>[a-z][\w-]*)", question, re.IGNORECASE)
     if m and not _focus_terms(phrase, names):
@@ -407,7 +437,9 @@ def _units(evidence: str) -> set[str]:
     return {stem(u) for u in re.findall(r"\d([a-z]{2,})\b", evidence.lower())}
 
 
-def _focus_named(word: str, written: str, evidence: str, evidence_words: set[str], similar: WordSimilarity | None) -> bool:
+def _focus_named(
+    word: str, written: str, evidence: str, evidence_words: set[str], similar: WordSimilarity | None
+) -> bool:
     """A focus word is named by the evidence: the same stem, a synonym, a compound, or (with an
     embedder) a word close in meaning ("staff" for "employees")."""
     if word in evidence_words or _SYNONYMS.get(word, set()) & (evidence_words | _units(evidence)):
@@ -470,7 +502,12 @@ def coverage(
     result.missing_names = [n for n in sorted(focus.names) if n not in context_words]
     # The evidence must be about the question's subject: one of its names in the evidence or the title
     # (a 7nm process stated of Baidu's chip does not answer a question about Alibaba's).
-    if strict and focus.names and not result.missing_names and not focus.names & (evidence_words | content_words(title)):
+    if (
+        strict
+        and focus.names
+        and not result.missing_names
+        and not focus.names & (evidence_words | content_words(title))
+    ):
         result.missing_names = sorted(focus.names)
     if "day" in {w for _, w in focus.focus_words} and focus.kind == "date" and not _DAY_RE.search(evidence):
         result.has_value = False

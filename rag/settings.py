@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     embed_model: str = Field(
         "all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (bundled), 'hash' (tests) or a local model folder."
     )
-    embed_batch_size: int = Field(16, description="Chunks per sentence-transformers batch (16 measured fastest on 2 cores).")
+    embed_batch_size: int = Field(
+        16, description="Chunks per sentence-transformers batch (16 measured fastest on 2 cores)."
+    )
     torch_threads: int = Field(0, description="Torch CPU threads; 0 keeps torch's default.")
 
     # retrieval

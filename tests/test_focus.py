@@ -85,7 +85,9 @@ def test_place_qualifier_must_be_in_the_passage():
     f = analyse("What is the UK price of Napster To Go?")
     assert not coverage(f, "Napster To Go costs $15 a month.", "Napster To Go launches in the US.").ok
     assert coverage(f, "In the UK it costs £10 a month.", "Napster To Go", title="Napster To Go").ok
-    assert coverage(analyse("How much does the Gizmondo sell for in Britain?"), "The Gizmondo sells for £229 in the UK.").ok
+    assert coverage(
+        analyse("How much does the Gizmondo sell for in Britain?"), "The Gizmondo sells for £229 in the UK."
+    ).ok
     assert "usa" in analyse("Which US city is he from?").qualifiers
 
 
