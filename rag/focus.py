@@ -520,11 +520,14 @@ def coverage(
 def describe_gap(focus: QuestionFocus, gap: Coverage, question: str) -> str:
     """One sentence for the user: what the articles mention and what they leave out."""
     names = [m.group(0).rstrip("?.,") for m in _NAME_LIKE_RE.finditer(question) if m.start() > 0]
+    names = [n for n in names if not content_words(n) & set(gap.missing_qualifiers)]
     subject = ", ".join(dict.fromkeys(names)) or "this topic"
     if gap.missing_names:
         return "The articles found do not mention " + subject + "."
     if gap.missing_qualifiers:
-        return f"The articles mention {subject}, but not for {', '.join(gap.missing_qualifiers)}."
+        words = re.findall(r"[\w.]+", question)
+        written = [next((w for w in words if stem(w.lower().rstrip(".")) == q), q) for q in gap.missing_qualifiers]
+        return f"The articles mention {subject}, but not for {', '.join(written)}."
     what = focus.focus_text or {
         "count": "the number asked for",
         "money": "the amount asked for",
