@@ -18,11 +18,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from rag.citations import CitedSentence, parse_answer, render_answer
-from rag.claims import ClaimChecker, Embed, content_words, is_decline
+from rag.claims import ClaimChecker, Embed, content_words, cosine, is_decline
 from rag.context import (
     Context,
     Sentence,
-    _cosine,
     clean_passage_text,
     embed_cached,
     has_causal_wording,
@@ -154,7 +153,7 @@ class Answerer:
         if self.embed is None:
             return [0.0] * len(candidates)
         vectors = embed_cached(self.embed, [word, *candidates])
-        return [_cosine(vectors[0], v) for v in vectors[1:]]
+        return [cosine(vectors[0], v) for v in vectors[1:]]
 
     def plan(
         self, question: str, passages: list[Passage], best_relevance: float | None = None, typed: str | None = None
@@ -304,11 +303,12 @@ class Answerer:
         citations = []
         for i, old in enumerate(order):
             passage = context.passages[old - 1]
-            evidence = checked.evidence.get(old) if not debug.get("repaired") else None
-            if not evidence:
-                evidence = [s.text for s in kept if old in s.numbers] if debug.get("repaired") else []
-            if not evidence:
-                evidence = [e for s in kept if old in s.numbers for e in checker.support(s.text, old).evidence]
+            if debug.get("repaired"):  # the answer is the passage's own sentences
+                evidence = [s.text for s in kept if old in s.numbers]
+            else:  # the checked sentences' evidence; for added "why" points, their own support
+                evidence = checked.evidence.get(old) or [
+                    e for s in kept if old in s.numbers for e in checker.support(s.text, old).evidence
+                ]
             citations.append(Citation(number=i + 1, passage=passage, evidence=list(dict.fromkeys(evidence))))
         log.debug("Answer kept %d sentences, dropped %d", len(kept), len(checked.dropped))
         return Answer(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -182,11 +182,19 @@ _PLACE_GROUPS = [
     "france french",
     "korea korean",
 ]
-PLACE_SYNONYMS: dict[str, frozenset[str]] = {}
-for _group in _PLACE_GROUPS:
-    _stems = frozenset(stem(w) for w in _group.split())
-    for _s in _stems:
-        PLACE_SYNONYMS[_s] = _stems
+
+
+def synonym_table(groups: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Each stem of each space-separated group -> every stem it shares a group with (groups may overlap)."""
+    table: dict[str, set[str]] = {}
+    for group in groups:
+        stems = {stem(w) for w in group.split()}
+        for s in stems:
+            table.setdefault(s, set()).update(stems)
+    return {s: frozenset(group) for s, group in table.items()}
+
+
+PLACE_SYNONYMS = synonym_table(_PLACE_GROUPS)
 
 
 def with_place_synonyms(words: set[str]) -> set[str]:
@@ -255,7 +263,7 @@ class CheckResult:
     evidence: dict[int, list[str]] = field(default_factory=dict)  # passage number -> sentences
 
 
-def _cosine(a: list[float], b: list[float]) -> float:
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=False))
     na = math.sqrt(sum(x * x for x in a))
     nb = math.sqrt(sum(y * y for y in b))
@@ -336,7 +344,7 @@ class ClaimChecker:
         if self.embed is not None and exact_ok and SEMANTIC_MIN_LEXICAL <= lexical < LEXICAL_SUPPORT:
             vector = self._claim_vector(sentence)
             sims = [
-                _cosine(vector, v) if sw else 0.0
+                cosine(vector, v) if sw else 0.0
                 for v, sw in zip(self._passage_vectors().get(number, []), self._sentence_words[number], strict=True)
             ]
             semantic = max(sims, default=0.0)

@@ -11,13 +11,12 @@ Fewer tokens also make the first token come sooner.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.citations import split_sentences
-from rag.claims import content_words, is_instruction
+from rag.claims import content_words, cosine, is_instruction
 from rag.focus import QuestionFocus, has_value
 from rag.types import Passage
 
@@ -73,13 +72,6 @@ def clean_passage_text(text: str) -> str:
     return _GLUED_RE.sub(" ", _TAG_RE.sub(" ", text))
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
-    return dot / (na * nb) if na and nb else 0.0
-
-
 def embed_cached(embed: Embed, texts: list[str]) -> list[list[float]]:
     """Vectors of texts, computing only those not seen before (passages recur across questions)."""
     missing = list(dict.fromkeys(t for t in texts if t not in _vector_cache))
@@ -114,7 +106,7 @@ def score_sentences(
     if embed is not None:
         vectors = embed_cached(embed, [c.text for c in candidates])
         qv = question_vector if question_vector is not None else embed_cached(embed, [question])[0]
-        sims = [_cosine(qv, v) for v in vectors]
+        sims = [cosine(qv, v) for v in vectors]
     weight = EXPLANATION_KEYWORD_WEIGHT if focus.explanation else KEYWORD_WEIGHT
     top_article = passages[0].article_id if passages else ""
     for candidate, sim in zip(candidates, sims, strict=True):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.claims import _STOPWORDS, PLACE_SYNONYMS, content_words, stem, tokens
+from rag.claims import _STOPWORDS, PLACE_SYNONYMS, content_words, stem, synonym_table, tokens
 
 Kind = Literal[
     "reason", "how", "count", "money", "percent", "date", "person", "organisation", "place", "name", "yesno", "other"
@@ -147,11 +147,7 @@ _ATTRIBUTE_GROUPS = [
     "share stake",
     "share market",
 ]
-_SYNONYMS: dict[str, set[str]] = {}
-for _group in _ATTRIBUTE_GROUPS:
-    _stems = {stem(w) for w in _group.split()}
-    for _s in _stems:
-        _SYNONYMS.setdefault(_s, set()).update(_stems)
+_SYNONYMS = synonym_table(_ATTRIBUTE_GROUPS)
 
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
 _QUARTER_RE = re.compile(r"\b(?:q[1-4]|(?:first|second|third|fourth|final) quarter)\b", re.IGNORECASE)
@@ -189,7 +185,6 @@ _CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
 _NAME_LIKE_RE = re.compile(r"(?<![\w'’-])(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)")  # Sony, phpBB, iPod
 _ORDINAL_RE = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|2nd|3rd|4th|5th)\b", re.I)
 
-_PLACE_SYNONYMS = PLACE_SYNONYMS
 PLACES = {
     stem(w)
     for w in """uk britain british england english scotland scottish wales welsh ireland irish us usa america american
@@ -493,7 +488,7 @@ def coverage(
     near = evidence_words | content_words(title) | ({"usa"} if _US_RE.search(title) else set())
     place_words = near if strict and focus.kind in ("money", "percent") else context_words
     for q in sorted(focus.qualifiers):
-        if not _PLACE_SYNONYMS.get(q, {q}) & place_words:
+        if not PLACE_SYNONYMS.get(q, {q}) & place_words:
             result.missing_qualifiers.append(q)
     lowered = evidence.lower()
     for spellings in focus.forms:
