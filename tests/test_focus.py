@@ -74,6 +74,40 @@ def test_synonyms_and_close_words_name_the_focus():
     assert coverage(staff, "Nokia has 50,000 employees in Finland.").ok
 
 
+def test_the_answers_type_noun_need_not_be_repeated_but_a_measure_must():
+    newspaper = analyse("In which newspaper did Firefox fans place an advert for version 1.0?")
+    assert coverage(newspaper, "Firefox fans paid for a two-page advert in the New York Times.").ok
+    weight = analyse("What does Hitachi's Emiew robot weigh?")
+    assert not coverage(weight, "Hitachi's Emiew is 1.3m tall.").ok
+    assert coverage(weight, "Hitachi's Emiew weighs 13kg.").ok
+
+
+def test_a_percentage_answers_what_share():
+    f = analyse("What share of UK mobiles will reach the net over GPRS by 2005?")
+    assert coverage(f, "By the end of 2005, 80% of UK mobiles will reach the net over GPRS.").ok
+    assert not coverage(f, "By the end of 2005, many UK mobiles will reach the net over GPRS.").ok
+
+
+def test_on_which_day_wants_a_day_not_a_month():
+    f = analyse("On which day in February does the DS adapter go on sale?")
+    assert not coverage(f, "The DS adapter goes on sale in February.").ok
+    assert coverage(f, "The DS adapter goes on sale on 24 February.").ok
+
+
+def test_names_match_in_singular_and_plural():
+    f = analyse("Which company will offer its latest TPUs to other data centres?")
+    assert not coverage(f, "Google will offer its latest TPU to data centres.", strict=False).missing_names
+    assert coverage(f, "Apple sells phones.", strict=False).missing_names == ["tpus"]
+
+
+def test_before_the_model_one_of_many_names_may_be_worded_differently_but_not_a_model_number():
+    tube = analyse("What is the Transport for London campaign at Tube stations called?")
+    assert not coverage(tube, "Transport for London calls it Tap In.", strict=False).missing_names
+    assert coverage(tube, "Transport for London calls it Tap In.", strict=True).missing_names
+    k750 = analyse("What camera does the Sony Ericsson K750 phone have?")
+    assert coverage(k750, "The Sony Ericsson K700 has a 2 megapixel camera.", strict=False).missing_names
+
+
 def test_another_years_event_is_not_the_answer():
     f = analyse("Who won the 2020 final?")
     assert not coverage(f, "Smith won the final in 2021.").ok
