@@ -436,8 +436,15 @@ def theme():
     )
 
 
-def launch(demo, settings, *, host: str | None = None, port: int | None = None, **kwargs):
-    """Start serving; the same options for `main` and for tests (which pass prevent_thread_lock=True)."""
+def launch(demo, settings, *, host: str | None = None, port: int | None = None, qa=None, **kwargs):
+    """Start serving; the same options for `main` and for tests (which pass prevent_thread_lock=True).
+
+    With `qa`, the OpenAI-compatible API (rag/openai_api.py) is mounted at /v1 on Gradio's own FastAPI app.
+    """
+    if qa is not None:
+        from rag import openai_api
+
+        kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "routes": [openai_api.mount(qa, settings)]}
     return demo.launch(
         server_name=host or settings.host,
         server_port=port if port is not None else settings.port,
@@ -485,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="the index's data directory (default: settings data_dir)")
     parser.add_argument("--llm", help="'local', 'ollama', 'openai' or a path to a .gguf file")
     parser.add_argument("--no-sample", action="store_true", help="do not index the sample corpus into an empty index")
+    api = parser.add_mutually_exclusive_group()
+    api.add_argument("--api-only", action="store_true", help="serve only the OpenAI-compatible API at /v1, no web UI")
+    api.add_argument("--no-api", action="store_true", help="serve only the web UI, without the API at /v1")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -505,9 +515,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newsrag: could not open the index: {_user_error(exc)}", file=sys.stderr)
         return 1
     threading.Thread(target=_warm_up, args=(qa,), daemon=True, name="warm-up").start()
-    demo = build_app(qa, note)
     try:
-        launch(demo, settings, host=args.host, port=args.port)
+        if args.api_only:
+            from rag import openai_api
+
+            openai_api.serve(qa, settings, host=args.host, port=args.port)
+            return 0
+        launch(build_app(qa, note), settings, host=args.host, port=args.port, qa=None if args.no_api else qa)
     except OSError as exc:
         print(f"newsrag: could not start the server: {exc} (choose another --port)", file=sys.stderr)
         return 1

@@ -375,14 +375,15 @@ class Answerer:
         if len(kept) >= EXPLANATION_POINTS:
             return []
         numbers = {p.chunk_id or id(p): n for n, p in enumerate(plan.context.passages, start=1)}
+        cited = {plan.context.passages[n - 1].article_id for s in kept for n in s.numbers}
         extra: list[CitedSentence] = []
         for sentence in plan.context.ranked[:ADDRESS_CANDIDATES]:
             if len(kept) + len(extra) >= EXPLANATION_POINTS or sentence.score < EXTRACTIVE_MIN_SCORE:
                 break
             passage = plan.passages[sentence.passage]
             number = numbers.get(passage.chunk_id or id(passage))
-            if number is None or not adds_information(sentence.text, plan.question):
-                continue
+            if number is None or passage.article_id not in cited or not adds_information(sentence.text, plan.question):
+                continue  # more points of the story already cited, not of another one
             if not has_causal_wording(sentence.text):
                 continue  # a point gives a reason, a concern or a means, not just more of the story
             if any(_similar_words(sentence.text, s.text) for s in [*kept, *extra]):

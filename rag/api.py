@@ -304,6 +304,20 @@ class NewsQA:
         """One turn of a conversation: the follow-up is made standalone from the history before retrieval."""
         return self.ask(message, history=history, **filters)
 
+    # llama-index adapters (rag/llamaindex_adapters.py) ----------------------
+
+    def as_retriever(self, *, k: int | None = None, sources=None, since: DateLike = None, until: DateLike = None):
+        """A llama-index BaseRetriever over `retrieve`: NodeWithScores with the passage text and metadata."""
+        from rag.llamaindex_adapters import NewsRetriever
+
+        return NewsRetriever(self, k=k, sources=sources, since=since, until=until)
+
+    def as_query_engine(self, *, k: int | None = None, sources=None, since: DateLike = None, until: DateLike = None):
+        """A llama-index query engine that answers through `ask`; the Response's source_nodes are the citations."""
+        from rag.llamaindex_adapters import NewsQueryEngine
+
+        return NewsQueryEngine(self, k=k, sources=sources, since=since, until=until)
+
 
 def _typed(question: str, standalone: str, history) -> str | None:
     """What the user typed in this conversation, when the question searched was rewritten from it."""

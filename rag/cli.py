@@ -1,4 +1,4 @@
-"""The `newsrag` command: ingest, search, ask, chat, stats, delete, serve, eval."""
+"""The `newsrag` command: ingest, search, ask, chat, stats, delete, serve, mcp, eval."""
 
 from __future__ import annotations
 
@@ -155,6 +155,13 @@ def cmd_serve(args, rest: list[str]) -> int:
     return app.main(rest + (["--data-dir", args.data_dir] if args.data_dir else [])) or EXIT_OK
 
 
+def cmd_mcp(args) -> int:
+    from rag.mcp_server import run
+
+    run(_qa(args), http=args.http, host=args.host, port=args.port)
+    return EXIT_OK
+
+
 def cmd_eval(args, rest: list[str]) -> int:
     from eval.runner import main as eval_main
 
@@ -209,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="start the web app (see `newsrag serve --help`)", add_help=False)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("mcp", help="serve the index to assistants over MCP (stdio, or --http)")
+    p.add_argument("--http", action="store_true", help="streamable HTTP at http://HOST:PORT/mcp instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="address for --http (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port for --http (default 8765)")
+    p.add_argument("--llm", help="local, ollama, openai, or a .gguf path")
+    p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser("eval", help="run an evaluation suite (see `newsrag eval --help`)", add_help=False)
     p.set_defaults(func=cmd_eval)

@@ -23,6 +23,10 @@ from rag.types import Passage
 Embed = Callable[[list[str]], list[list[float]]]
 
 MAX_ARTICLES = 3  # articles shown to the model: more invites mixing their facts
+# A "why" or "how" answer lists one story's reasons: given three articles, the model (and the extra points
+# added after it) took "reasons" from unrelated stories (trust-dev: a charity's spokeswoman as a reason for a
+# research lab's closure). One article gets the whole budget, so more of its reasons reach the model.
+EXPLANATION_ARTICLES = 1
 KEYWORD_WEIGHT = 0.5  # weight of the question-word overlap beside the embedder's cosine
 EXPLANATION_KEYWORD_WEIGHT = 0.2  # "why" questions: every sentence of the article shares the topic words
 VALUE_BONUS = 0.08  # a sentence holding a value of the asked kind (a number for "how many")
@@ -141,10 +145,11 @@ def select_context(
     by_passage: dict[int, list[Sentence]] = {}
     articles: list[str] = []
     used = 0
+    most_articles = EXPLANATION_ARTICLES if focus.explanation else MAX_ARTICLES
     by_position = {(s.passage, s.position): s for s in ranked}
     for sentence in ranked:
         article = passages[sentence.passage].article_id or str(sentence.passage)
-        if article not in articles and len(articles) >= MAX_ARTICLES:
+        if article not in articles and len(articles) >= most_articles:
             continue
         group = [sentence]
         previous = by_position.get((sentence.passage, sentence.position - 1))

@@ -80,6 +80,19 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="Port the app listens on.")
     max_upload_mb: float = Field(20.0, description="Largest file accepted by the app's upload.")
 
+    # open interfaces: the OpenAI-compatible API (rag/openai_api.py) and the MCP server (rag/mcp_server.py)
+    api_key: str | None = Field(
+        None, description="When set, /v1 requests need 'Authorization: Bearer <key>' (the web UI is unaffected)."
+    )
+    api_max_messages: int = Field(50, description="Most messages in one chat completion request.")
+    api_max_chars: int = Field(
+        20_000, description="Most characters in one request's messages (the question alone: 2,000)."
+    )
+    api_max_body_kb: int = Field(256, description="Largest request body, in KB; larger requests get 413.")
+    api_max_pending: int = Field(
+        8, description="Questions answered or waiting at once through the API; more get 429 (try again later)."
+    )
+
     @model_validator(mode="after")
     def _openai_key_fallback(self) -> Settings:
         # OpenAI clients conventionally read OPENAI_API_KEY; honour it here, the one place env is read.

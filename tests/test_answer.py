@@ -74,7 +74,7 @@ def test_wrong_citation_is_corrected_to_the_supporting_passage(settings):
 
 def test_unsupported_sentences_are_dropped_and_kept_for_debugging(settings):
     answerer, _ = make(settings, "Alibaba's shares rose close to 7% [1]. Nvidia's stock fell 20% the same day [1].")
-    answer = answerer.answer("How did markets react?", DOCS)
+    answer = answerer.answer("What did the markets do on September 12?", DOCS)
     assert answer.text == "Alibaba's shares rose close to 7% [1]."
     assert answer.debug["dropped"] == ["Nvidia's stock fell 20% the same day."]
 
@@ -374,3 +374,15 @@ def test_why_answer_lists_its_points_each_cited(settings):
     lines = answer.text.splitlines()
     assert len(lines) >= 2 and all(line.startswith("- ") and line.endswith("[1].") for line in lines)
     assert "export controls" in answer.text and "Supply chain" in answer.text
+
+
+def test_why_answer_reads_and_adds_points_from_one_story_only(settings):
+    docs = passages(
+        "Alibaba trains models on its own chips because US export controls restrict Nvidia GPUs. "
+        "Its own chips also cut costs, the firm said.",
+        "A charity said it was worried about the website and asked police to help get it shut down.",
+    )
+    answerer, llm = make(settings, "US export controls restrict Nvidia GPUs [1].")
+    answer = answerer.answer("Why does Alibaba train models on its own chips?", docs)
+    assert "charity" not in llm.prompts[0]  # the other story is not shown to the model
+    assert "cut costs" in llm.prompts[0] and "charity" not in answer.text
