@@ -160,8 +160,8 @@ def build_server(qa):
         return SourcesResult(
             sources=[SourceOut(name=name, articles=n) for name, n in stats["sources"].items()],
             articles=stats["articles"],
-            earliest=stats["earliest"],
-            latest=stats["latest"],
+            earliest=(stats["earliest"] or "")[:10] or None,
+            latest=(stats["latest"] or "")[:10] or None,
             undated=stats["undated"],
         )
 

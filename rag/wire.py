@@ -57,14 +57,23 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _source_line(passage: Passage, number: int | None = None) -> str:
-    label = f"[{number}] " if number is not None else ""
+def _source_line(passage: Passage, numbers: list[int] = ()) -> str:
+    label = "".join(f"[{n}] " for n in numbers)
     when = day(passage.published) or "undated"
     return f"- {label}{passage.title or passage.url} ({passage.source}, {when}) {passage.url}".rstrip()
 
 
+def _by_article(citations: list[Citation]) -> list[tuple[Passage, list[int]]]:
+    """One source line per article, with the numbers of all its cited passages, in order of first citation."""
+    lines: dict[str, tuple[Passage, list[int]]] = {}
+    for c in citations:
+        lines.setdefault(c.passage.article_id or c.passage.url, (c.passage, []))[1].append(c.number)
+    return list(lines.values())
+
+
 def answer_text(answer: Answer) -> str:
-    """The answer as one chat message: its text with [n] markers, then the sources it cites.
+    """The answer as one chat message: its text with [n] markers, then the articles it cites, one line each
+    ("- [1] [3] Title (source, date) URL").
 
     A refusal is an ordinary message too: the refusal sentence, what the articles leave out, and the
     closest articles found, so a person can look for themselves.
@@ -82,7 +91,7 @@ def answer_text(answer: Answer) -> str:
             text = f"{text}\n\n{CLOSEST_HEADING}\n{lines}"
         return text
     if answer.citations:
-        lines = "\n".join(_source_line(c.passage, c.number) for c in answer.citations)
+        lines = "\n".join(_source_line(passage, numbers) for passage, numbers in _by_article(answer.citations))
         text = f"{text}\n\n{SOURCES_HEADING}\n{lines}"
     return text
 

@@ -42,4 +42,4 @@ def test_openai_client_gets_a_cited_answer_from_the_real_models(tmp_path):
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
     assert numbers and numbers == {c["number"] for c in extra["citations"]}
     assert all(c["evidence"] and c["source"] == "seed" for c in extra["citations"])
-    assert sources.count("- [") == len(extra["citations"])
+    assert sources.count("\n") + 1 == len({c["article_id"] for c in extra["citations"]})  # one line per article

@@ -8,6 +8,7 @@ the scripted LLM and the hash embedder, so each answer's model text is known and
 from __future__ import annotations
 
 import json
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,11 +16,11 @@ import httpx
 import openai
 import pytest
 from conftest import SAMPLE_CORPUS
-from fakes import ScriptedLLM
+from fakes import ScriptedLLM, passage
 from servers import free_port, newsrag_env, newsrag_process
 
 from rag import wire
-from rag.types import Answer
+from rag.types import Answer, Citation
 
 KEY = "test-key-7f3a"
 QUESTION = "How much did Alibaba and Baidu shares rise?"
@@ -108,8 +109,9 @@ def test_answer_keeps_markers_ends_with_sources_and_carries_structured_citations
     assert choice.finish_reason == "stop" and choice.message.role == "assistant"
     body, sources = choice.message.content.split("\n\nSources:\n")
     assert body == GROUNDED
-    assert (
-        sources == f"- [1] {SEED_TITLE} (seed, undated) {(SAMPLE_CORPUS / 'seed').as_uri()}/alibaba-baidu-ai-chips.txt"
+    seed_url = f"{(SAMPLE_CORPUS / 'seed').as_uri()}/alibaba-baidu-ai-chips.txt"
+    assert re.fullmatch(
+        rf"- \[1\] {re.escape(SEED_TITLE)} \(seed, (undated|\d{{4}}-\d\d-\d\d)\) {re.escape(seed_url)}", sources
     )
     extra = completion.model_extra["newsrag"]
     assert extra["refused"] is False and extra["refusal_reason"] is None
@@ -314,3 +316,25 @@ def test_strip_sources_gives_back_the_answer_for_the_history(served, llm):
     answer = served[1].ask(QUESTION)
     assert wire.strip_sources(wire.answer_text(answer)) == GROUNDED
     assert wire.strip_sources("An answer.\n\nSources: the BBC said so.") == "An answer.\n\nSources: the BBC said so."
+
+
+def test_sources_list_has_one_line_per_article_with_all_its_numbers():
+    first, other = passage("Chips rose.", 1, title="Chip story"), passage("Phones fell.", 2, title="Phone story")
+    second = passage("Chips rose again.", 1, title="Chip story")
+    answer = Answer(
+        question="q",
+        text="Chips rose [1]. Phones fell [2]. Chips rose again [3].",
+        citations=[Citation(1, first, ["Chips rose."]), Citation(2, other), Citation(3, second)],
+    )
+    assert wire.answer_text(answer).split("\n\nSources:\n")[1].splitlines() == [
+        "- [1] [3] Chip story (example.com, 2025-09-12) https://example.com/article-1",
+        "- [2] Phone story (example.com, 2025-09-12) https://example.com/article-2",
+    ]
+    refusal = Answer(
+        question="q", text="No.", refused=True, refusal_detail="Not said.", passages=[first, second, other]
+    )
+    assert wire.answer_text(refusal) == (
+        "No. Not said.\n\nClosest articles found:\n"
+        "- Chip story (example.com, 2025-09-12) https://example.com/article-1\n"
+        "- Phone story (example.com, 2025-09-12) https://example.com/article-2"
+    )
