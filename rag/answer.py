@@ -277,7 +277,7 @@ class Answerer:
         kept = checked.kept
         unanswered: list[str] = []
         if kept and not focus.explanation:
-            gaps = [(part, f, self._answer_gap(f, checker, kept, context)) for part, f in plan.parts]
+            gaps = [(part, f, self._answer_gap(f, checker, kept, context, plan.passages)) for part, f in plan.parts]
             if all(not gap.ok for _, _, gap in gaps):
                 debug["off_target"] = [s.text for s in kept]
                 kept = []
@@ -316,17 +316,26 @@ class Answerer:
         )
 
     def _answer_gap(
-        self, focus: QuestionFocus, checker: ClaimChecker, kept: list[CitedSentence], context: Context
+        self,
+        focus: QuestionFocus,
+        checker: ClaimChecker,
+        kept: list[CitedSentence],
+        context: Context,
+        plan_passages: Sequence[Passage] = (),
     ) -> Coverage:
         """What of the question the supported answer leaves out, judged on the passage sentences it rests on
         (all of its sentences together: a question about two things may take one from each article)."""
         evidence = [e for s in kept for n in s.numbers for e in checker.support(s.text, n).evidence]
         cited = [context.passages[n - 1] for n in dict.fromkeys(n for s in kept for n in s.numbers)]
         year = str(cited[0].published.year) if cited[0].published else None
+        # Names may be stated anywhere in the cited articles ("Grand Theft Auto: San Andreas" in one passage,
+        # "San Andreas ... £24m" in the cited one): their other retrieved passages count as context.
+        articles = {p.article_id for p in cited}
+        around = [p for p in plan_passages if p.article_id in articles and p not in cited]
         return coverage(
             focus,
             " ".join(evidence),  # the passages' sentences, never the model's own words
-            " ".join(f"{p.title} {p.text}" for p in cited),
+            " ".join(f"{p.title} {p.text}" for p in [*cited, *around]),
             title=" ".join(p.title for p in cited),
             answer=" ".join(s.text for s in kept),
             published_year=year,

@@ -337,10 +337,16 @@ class ClaimChecker:
             # Words echoed from the question are the question's premise; the rest must be in the passage.
             lexical = max(lexical, LEXICAL_SUPPORT * len(added & passage_words) / len(added) / ADDED_SUPPORT)
         names = names_in(sentence, self._common)
-        exact_ok = (numbers_in(words) | names) <= passage_words | self._label_words.get(number, set())
+        numbers = numbers_in(words)
+        # A name the question gave is its premise ("Grand Theft Auto" for a passage that says "GTA"); whether the
+        # evidence is about that subject is rag.focus's check. Numbers must always be the passage's own.
+        exact_ok = (numbers | (names - self._question_words)) <= passage_words | self._label_words.get(number, set())
         semantic = None
-        # Names weigh double when choosing evidence: the sentence that says who did it matters most.
-        scores: list[float] = [len(words & sw) + len(names & sw) for sw in self._sentence_words.get(number, [])]
+        # When choosing evidence, names weigh double and the claim's numbers triple: the sentence that states
+        # the value ("priced $150") is the evidence, not one that only repeats the subject's name.
+        scores: list[float] = [
+            len(words & sw) + len(names & sw) + 2 * len(numbers & sw) for sw in self._sentence_words.get(number, [])
+        ]
         if self.embed is not None and exact_ok and SEMANTIC_MIN_LEXICAL <= lexical < LEXICAL_SUPPORT:
             vector = self._claim_vector(sentence)
             sims = [

@@ -528,11 +528,13 @@ def coverage(
             result.missing_names = []  # a long question's one differently worded name ("Tube" for the Underground)
     # The evidence must be about the question's subject: one of its names in the evidence or the title
     # (a 7nm process stated of Baidu's chip does not answer a question about Alibaba's).
+    # Evidence that names no other subject ("17% of readers have switched") is about its passage's subject.
     if (
         strict
         and focus.names
         and not result.missing_names
         and not any(_name_in(n, evidence_words | content_words(title)) for n in focus.names)
+        and _names_other_subject(evidence, focus.words)
     ):
         result.missing_names = sorted(focus.names)
     result.has_value = has_value(focus.kind, answer or evidence, focus.words)
@@ -541,6 +543,17 @@ def coverage(
     if "day" in {w for _, w in focus.focus_words} and focus.kind == "date" and not _DAY_RE.search(evidence):
         result.has_value = False  # "on which day" wants a day, not only a year or a month
     return result
+
+
+def _names_other_subject(evidence: str, asked: frozenset[str]) -> bool:
+    """Whether the evidence names someone or something the question does not (its own subject)."""
+    for m in _NAME_LIKE_RE.finditer(evidence):
+        words = content_words(m.group(0))
+        if m.start() == 0 and m.group(0).lower() in _STOPWORDS:
+            continue  # "The", "It" start sentences
+        if words - asked - PLACES:
+            return True
+    return False
 
 
 def _name_in(name: str, words: set[str]) -> bool:

@@ -166,3 +166,21 @@ def test_instruction_detector_leaves_ordinary_news_alone():
     assert not is_instruction("He said the NHS should not respond only to ill health.")
     assert not is_instruction("Regulators told banks to ignore the noise and follow the rules.")
     assert not is_instruction("The chatbot can answer questions about train times.")
+
+
+def test_a_name_the_question_gave_is_its_premise_but_numbers_are_not():
+    passage = {1: "Rockstar has seen San Andreas pull in an estimated £24m over the weekend."}
+    question = "How much did Grand Theft Auto: San Andreas take over its first weekend?"
+    claim = CitedSentence("Grand Theft Auto: San Andreas took an estimated £24m over its first weekend.", [1])
+    assert ClaimChecker(passage).check([claim]).kept == []  # without the question, the name is unsupported
+    assert ClaimChecker(passage, question=question).check([claim]).kept
+    wrong = CitedSentence("Grand Theft Auto: San Andreas took an estimated £30m over its first weekend.", [1])
+    assert ClaimChecker(passage, question=question).check([wrong]).kept == []
+
+
+def test_the_sentence_stating_the_claims_number_is_its_evidence():
+    passage = {
+        1: "Nintendo says the DS will appeal to gamers of all ages. It went on sale in the US priced $150 last month."
+    }
+    result = ClaimChecker(passage).check([CitedSentence("The Nintendo DS costs $150 in the US.", [1])])
+    assert any("priced $150" in e for e in result.evidence[1])

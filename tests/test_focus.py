@@ -161,3 +161,10 @@ def test_two_part_questions_split_and_one_event_questions_do_not():
         "which firm bought Bloglines?",
     ]
     assert question_parts("When and where was it launched?") == ["When and where was it launched?"]
+
+
+def test_evidence_naming_no_other_subject_is_about_its_passages_subject():
+    f = analyse("How many PC Pro readers are thinking about switching supplier?")
+    passage = "A survey by PC Pro Magazine found Britons unhappy with their internet service."
+    assert coverage(f, "A further 16% of readers are considering switching.", passage).ok
+    assert not coverage(f, "A further 16% of Computing Weekly readers are considering switching.", passage).ok
