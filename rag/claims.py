@@ -342,10 +342,10 @@ class ClaimChecker:
         # evidence is about that subject is rag.focus's check. Numbers must always be the passage's own.
         exact_ok = (numbers | (names - self._question_words)) <= passage_words | self._label_words.get(number, set())
         semantic = None
-        # When choosing evidence, names weigh double and the claim's numbers triple: the sentence that states
+        # When choosing evidence, names weigh double and the claim's numbers four times: the sentence that states
         # the value ("priced $150") is the evidence, not one that only repeats the subject's name.
         scores: list[float] = [
-            len(words & sw) + len(names & sw) + 2 * len(numbers & sw) for sw in self._sentence_words.get(number, [])
+            len(words & sw) + len(names & sw) + 3 * len(numbers & sw) for sw in self._sentence_words.get(number, [])
         ]
         if self.embed is not None and exact_ok and SEMANTIC_MIN_LEXICAL <= lexical < LEXICAL_SUPPORT:
             vector = self._claim_vector(sentence)
@@ -355,16 +355,16 @@ class ClaimChecker:
             ]
             semantic = max(sims, default=0.0)
             scores = [s + sim for s, sim in zip(scores, sims, strict=True)]
-        return Support(number, lexical, semantic, exact_ok, self._evidence(words, names, number, scores))
+        return Support(number, lexical, semantic, exact_ok, self._evidence(words, names | numbers, number, scores))
 
-    def _evidence(self, words: set[str], names: set[str], number: int, scores: list[float]) -> list[str]:
-        """The best passage sentence, plus another if it covers claim words (or a name) the first misses."""
+    def _evidence(self, words: set[str], weighty: set[str], number: int, scores: list[float]) -> list[str]:
+        """The best passage sentence, plus another if it covers claim words (or a name or number) the first misses."""
         ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
         chosen: list[int] = []
         covered: set[str] = set()
         for i in ranked[:4]:
             new = (self._sentence_words[number][i] & words) - covered
-            if scores[i] <= 0 or (chosen and len(new) + len(new & names) < 2):
+            if scores[i] <= 0 or (chosen and len(new) + len(new & weighty) < 2):
                 continue
             chosen.append(i)
             covered |= new
