@@ -2,7 +2,7 @@
 
 SQuAD-style (lowercase, drop punctuation and articles, collapse whitespace) with a few light,
 symmetric rules for news text, so that "£1bn", "1 billion" and "1bn" compare equal and
-"7%" equals "7 per cent". Being symmetric (applied to both sides) keeps it principled:
+"7%" equals "7 per cent", "1.3 metres" equals "1.3m". Being symmetric (applied to both sides) keeps it principled:
 it can only merge spellings, never invent a match between different words.
 """
 
@@ -24,6 +24,21 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _PER_CENT = re.compile(r"\s*\b(?:per\s*cent|percent)\b")
 _SCALE = re.compile(r"(?<=\d)\s*(billion|bn|million|m|thousand|k)\b")
 _SCALE_SHORT = {"billion": "bn", "bn": "bn", "million": "m", "m": "m", "thousand": "k", "k": "k"}
+# Units of measure written out or short ("1.3 metres" = "1.3m", "4.2 feet" = "4.2ft").
+_UNIT = re.compile(
+    r"(?<=\d)\s*(kilomet(?:re|er)s?|centimet(?:re|er)s?|millimet(?:re|er)s?|met(?:re|er)s?|feet|foot|ft"
+    r"|kilograms?|kilos?|kg|km|cm|mm)\b"
+)
+_UNIT_SHORT = {"kilo": "km", "centi": "cm", "milli": "mm", "met": "m", "fee": "ft", "foo": "ft", "ft": "ft", "kg": "kg"}
+
+
+def _unit(m: re.Match) -> str:
+    word = m.group(1)
+    if word in ("km", "cm", "mm"):
+        return word
+    if word.startswith("kilog") or word.startswith("kilos") or word == "kilo":
+        return "kg"
+    return next(short for prefix, short in _UNIT_SHORT.items() if word.startswith(prefix))
 
 
 def _strip_punctuation(text: str) -> str:
@@ -53,6 +68,7 @@ def normalize(text: str) -> str:
     text = _ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
     text = _NUMBER_WORD_RE.sub(lambda m: _NUMBER_WORDS[m.group(0)], text)
     text = _PER_CENT.sub("%", text)
+    text = _UNIT.sub(_unit, text)
     text = _SCALE.sub(lambda m: _SCALE_SHORT[m.group(1)], text)
     text = _strip_punctuation(text)
     tokens = [t for t in text.split() if t not in _ARTICLES]

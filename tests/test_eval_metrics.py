@@ -31,13 +31,16 @@ from eval.normalize import contains, normalize
         ("The Dharma Institute", "dharma institute"),
         ("U.S.", "US"),
         ("1,000,000", "1000000"),
+        ("1.3 metres", "1.3m"),
+        ("4.2 feet", "4.2ft"),
+        ("13 kilograms", "13kg"),
     ],
 )
 def test_normalize_merges_spellings_of_the_same_answer(a, b):
     assert normalize(a) == normalize(b)
 
 
-@pytest.mark.parametrize(("a", "b"), [("1.5", "15"), ("7nm", "7"), ("Intel", "Intelligence")])
+@pytest.mark.parametrize(("a", "b"), [("1.5", "15"), ("7nm", "7"), ("Intel", "Intelligence"), ("4.2 feet", "4.2m")])
 def test_normalize_keeps_different_answers_apart(a, b):
     assert normalize(a) != normalize(b)
 
