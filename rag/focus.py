@@ -158,7 +158,8 @@ _MEASURES = set(_SYNONYMS) | {
     stem(w)
     for w in """age day clock power capacity range distance duration lifespan life temperature population score
     rank ranking rating salary wage bonus tax rate margin debt volume traffic audience downloads shipments units
-    orders bid offer dividend cap capitalisation capitalization percentage proportion fraction""".split()
+    orders bid offer dividend cap capitalisation capitalization percentage proportion fraction
+    process material frequency voltage thickness""".split()
 }
 _SHARE_WORDS = {stem(w) for w in "share shares proportion percentage fraction slice stake".split()}
 
