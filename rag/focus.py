@@ -402,6 +402,8 @@ def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozense
             token = re.match(r"[\w.,]+", text[m.start() :]).group(0).rstrip(".,")
             if _YEAR_RE.fullmatch(token) or ("#" + token.replace(",", "").lower()) in asked:
                 continue  # "in 1982", the "64" of "Commodore 64"
+            if re.match(r"one (?:of|who|that|which)\b", text[m.start() :], re.IGNORECASE):
+                continue  # "one of the first employees" counts nothing
             return True
         return False
     if kind == "money":
