@@ -104,6 +104,39 @@ def _tidy(text: str) -> str:
     return text.strip()
 
 
+# "The passage [1] states that X", "[2] mentions that X": the model narrating its sources; the claim is X.
+_NARRATION_RE = re.compile(
+    r"^(?:according to\s+)?(?:(?:the\s+)?(?:passages?|articles?|text)\s*)?"
+    r"(?:states?|says?|mentions?|indicates?|notes?|shows?|reports?|explains?|suggests?)\s+that\s+",
+    re.IGNORECASE,
+)
+
+
+_VERBS = r"(?:states?|says?|mentions?|indicates?|notes?|shows?|reports?|explains?|suggests?)"
+# The same mid-answer: "... competitive. [2] mentions that there is a choice." -> "There is a choice [2]."
+_MARKED_NARRATION_RE = re.compile(
+    rf"(?:\b(?:the\s+)?passages?\s*)?(?P<markers>(?:\[\d+\]\s*)+){_VERBS}\s+that\s+(?P<claim>[^.!?\[]*)", re.IGNORECASE
+)
+
+
+def _unnarrate(raw: str) -> str:
+    def claim_first(m: re.Match) -> str:
+        claim = m.group("claim").strip()
+        if not claim:
+            return m.group(0)
+        return f"{claim[0].upper()}{claim[1:]} {m.group('markers').strip()}"
+
+    return _MARKED_NARRATION_RE.sub(claim_first, raw)
+
+
+def _without_narration(text: str) -> str:
+    m = _NARRATION_RE.match(text)
+    if not m or not text[m.end() :]:
+        return text
+    rest = text[m.end() :]
+    return rest[0].upper() + rest[1:]
+
+
 def parse_answer(raw: str, valid: Collection[int]) -> list[CitedSentence]:
     """Split a raw answer into sentences with the valid passage numbers each one cites.
 
@@ -111,7 +144,7 @@ def parse_answer(raw: str, valid: Collection[int]) -> list[CitedSentence]:
     holding only markers ("Sources: [1][2]") gives its numbers to the sentence before it.
     """
     valid = set(valid)
-    text = _MARKERS_AFTER_STOP_RE.sub(lambda m: m.group("markers") + m.group("stop"), raw.strip())
+    text = _MARKERS_AFTER_STOP_RE.sub(lambda m: m.group("markers") + m.group("stop"), _unnarrate(raw.strip()))
     out: list[CitedSentence] = []
     for sentence in split_sentences(text):
         numbers: list[int] = []
@@ -123,7 +156,7 @@ def parse_answer(raw: str, valid: Collection[int]) -> list[CitedSentence]:
             if out:  # markers on their own, or "Sources:" followed by markers
                 out[-1].numbers.extend(n for n in numbers if n not in out[-1].numbers)
             continue
-        out.append(CitedSentence(bare, numbers))
+        out.append(CitedSentence(_without_narration(bare), numbers))
     return out
 
 

@@ -111,3 +111,15 @@ def test_cleaned_citations_are_valid_and_numbered_in_order_of_first_use(raw, n_p
     assert first_uses == sorted(first_uses)
     # cleaning again keeps every source and its number (sentence splits may differ after re-joining lines)
     assert clean_citations(text, range(1, len(order) + 1))[1] == list(range(1, len(order) + 1))
+
+
+def test_narrated_sources_become_plain_cited_claims():
+    raw = "The passage [1] states that broadband is competitive. [2] mentions that there is a vast choice."
+    assert [(s.text, s.numbers) for s in parse_answer(raw, {1, 2})] == [
+        ("Broadband is competitive.", [1]),
+        ("There is a vast choice.", [2]),
+    ]
+    assert parse_answer("The passage states that banks switch [1].", {1})[0].text == "Banks switch."
+    assert (
+        parse_answer("Sony states that it will cut prices [1].", {1})[0].text == "Sony states that it will cut prices."
+    )
