@@ -18,6 +18,7 @@ class Article:
     url: str
     published: datetime | None = None  # timezone-aware (UTC) when known
     author: str | None = None
+    categories: tuple[str, ...] = ()  # a feed entry's tags; not part of the content hash
 
     @property
     def id(self) -> str:

@@ -16,13 +16,14 @@ import socket
 import ssl
 import time
 import zlib
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from rag.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FetchError", "fetch_url"]
+__all__ = ["FetchError", "FetchResult", "fetch", "fetch_url"]
 
 USER_AGENT = "newsrag/0.1 (news ingestion)"
 ACCEPT = (
@@ -30,6 +31,7 @@ ACCEPT = (
     "application/json;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 )
 _REDIRECTS = {301, 302, 303, 307, 308}
+_PERMANENT = {301, 308}
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 _READ_BLOCK = 64 * 1024
 
@@ -38,25 +40,49 @@ class FetchError(Exception):
     """A URL could not or may not be fetched; the message says why and, where it helps, what to change."""
 
 
-def fetch_url(url: str, settings: Settings) -> tuple[bytes, str, str]:
-    """GET `url` safely: returns (content, final URL after redirects, Content-Type header)."""
+@dataclass
+class FetchResult:
+    """One fetch's outcome, whatever the HTTP status (feeds need 304, 410, 429 and their headers)."""
+
+    status: int
+    body: bytes
+    url: str  # the final URL, after redirects
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    permanent_url: str | None = None  # where an unbroken chain of permanent redirects (301/308) led
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def fetch(url: str, settings: Settings, headers: dict[str, str] | None = None) -> FetchResult:
+    """GET `url` safely with extra request `headers`; HTTP error statuses come back, not raised."""
     deadline = time.monotonic() + settings.fetch_timeout
     max_bytes = int(settings.fetch_max_mb * 1024 * 1024)
     allowed = {h.strip().lower().strip("[]") for h in settings.allow_hosts}
-    current = url
+    current, permanent, all_permanent = url, None, True
     for _hop in range(settings.fetch_max_redirects + 1):
-        status, headers, body = _get_once(current, allowed, deadline, settings.fetch_timeout, max_bytes)
+        status, got, body = _get_once(current, allowed, deadline, settings.fetch_timeout, max_bytes, headers)
         if status in _REDIRECTS:
-            location = headers.get("location")
+            location = got.get("location")
             if not location:
                 raise FetchError(f"HTTP {status} redirect without a Location header from {current}")
             current = urljoin(current, location.strip())
+            all_permanent = all_permanent and status in _PERMANENT
+            if all_permanent:
+                permanent = current
             logger.info("redirected to %s", current)
             continue
-        if status >= 400:
-            raise FetchError(f"HTTP {status} from {current}")
-        return body, current, headers.get("content-type", "")
+        return FetchResult(status, body, current, got, permanent)
     raise FetchError(f"too many redirects (more than {settings.fetch_max_redirects}) starting at {url}")
+
+
+def fetch_url(url: str, settings: Settings) -> tuple[bytes, str, str]:
+    """GET `url` safely: returns (content, final URL after redirects, Content-Type header)."""
+    result = fetch(url, settings)
+    if result.status >= 400:
+        raise FetchError(f"HTTP {result.status} from {result.url}")
+    return result.body, result.url, result.content_type
 
 
 def check_url(url: str, allowed: set[str]) -> tuple[str, int, str, list[str]]:
@@ -106,7 +132,7 @@ def _is_blocked(address: str) -> bool:
 
 
 def _get_once(
-    url: str, allowed: set[str], deadline: float, timeout: float, max_bytes: int
+    url: str, allowed: set[str], deadline: float, timeout: float, max_bytes: int, extra: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     scheme, port, host, addresses = check_url(url, allowed)
     parts = urlsplit(url)
@@ -117,10 +143,11 @@ def _get_once(
     conn_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
     conn = conn_class(host, addresses[0], port=port, timeout=min(timeout, remaining))
     try:
-        conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip"})
+        request_headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": "gzip", **(extra or {})}
+        conn.request("GET", path, headers=request_headers)
         response = conn.getresponse()
         headers = {k.lower(): v for k, v in response.getheaders()}
-        if response.status in _REDIRECTS:
+        if response.status in _REDIRECTS or response.status == 304:
             return response.status, headers, b""
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > max_bytes:

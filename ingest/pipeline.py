@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.article import Article
+from ingest.article import Article, LoadOutcome
 from ingest.chunking import chunk_text
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,12 @@ class Ingestor:
     def ingest(self, sources: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
         from ingest.readers import load_sources
 
+        return self.ingest_outcomes(load_sources(sources, self.settings), progress)
+
+    def ingest_outcomes(
+        self, outcomes: Iterable[LoadOutcome], progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Store articles already read (by the readers, or built from feed entries)."""
         started = time.perf_counter()
         report = IngestReport()
         self.repair()
@@ -104,7 +110,7 @@ class Ingestor:
         by_hash = {meta["content_hash"]: meta.get("key", aid) for aid, meta in records.items()}
         pending: list[_Pending] = []
         pending_chunks = 0
-        for done, outcome in enumerate(load_sources(sources, self.settings), start=1):
+        for done, outcome in enumerate(outcomes, start=1):
             if progress:
                 progress(done, outcome.item)
             if outcome.skipped:
@@ -194,6 +200,8 @@ class Ingestor:
             }
             if article.author:
                 record["author"] = article.author
+            if article.categories:
+                record["categories"] = ", ".join(article.categories)
             records[article.id] = record
             getattr(report, entry.status).append(entry.item)
             report.chunks_added += len(chunks)

@@ -164,9 +164,7 @@ def read_text_file(path: str | Path) -> Article:
 
 
 def _text_article(text: str, url: str, source: str, *, markdown: bool) -> Article:
-    meta: dict[str, str] = {}
-    if markdown:
-        text, meta = _front_matter(text)
+    text, meta = _front_matter(text)  # Markdown or plain text: `---` key: value lines `---` at the top
     lines = text.lstrip("\ufeff").split("\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:

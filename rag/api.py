@@ -81,6 +81,13 @@ class NewsQA:
 
         return Answerer(self._get_llm, self.settings, embed=self.embedder.get_text_embedding_batch)
 
+    @cached_property
+    def feeds(self):
+        """Feed subscriptions over this data directory: an ingest.feeds.FeedRefresher (its `state` lists them)."""
+        from ingest.feeds import open_refresher
+
+        return open_refresher(self)
+
     def _get_llm(self):
         with self._init_lock:
             if self._llm is None:
@@ -104,6 +111,14 @@ class NewsQA:
             sources = [sources]
         with self._ingest_lock:
             report = self.ingestor.ingest(sources, progress=progress)
+            self._keyword_checked_articles = self._index_version()
+            self.retriever.forget_articles()
+        return report
+
+    def ingest_outcomes(self, outcomes, progress=None):
+        """Store articles already read (feed entries built by ingest.feeds); same locking as `ingest`."""
+        with self._ingest_lock:
+            report = self.ingestor.ingest_outcomes(outcomes, progress=progress)
             self._keyword_checked_articles = self._index_version()
             self.retriever.forget_articles()
         return report
@@ -151,8 +166,9 @@ class NewsQA:
             "undated": len(records) - len(dates),
         }
 
-    def articles(self, query: str = "", limit: int = 200) -> list[dict[str, Any]]:
-        """Stored articles (newest first), optionally those whose title, source or URL contains `query`."""
+    def articles(self, query: str = "", limit: int = 200, sort: str = "published") -> list[dict[str, Any]]:
+        """Stored articles, newest first by publication date (sort="published") or by when they were added
+        (sort="added"), optionally those whose title, source or URL contains `query`."""
         needle = query.lower().strip()
         rows = [
             {
@@ -163,7 +179,8 @@ class NewsQA:
         ]
         if needle:
             rows = [r for r in rows if needle in f"{r['title']} {r['source']} {r['url']}".lower()]
-        rows.sort(key=lambda r: (r["published"] or "", r["title"]), reverse=True)
+        by = "ingested_at" if sort == "added" else "published"
+        rows.sort(key=lambda r: (r[by] or "", r["title"]), reverse=True)
         return rows[:limit]
 
     def article_text(self, article_id: str) -> str:
@@ -220,11 +237,25 @@ class NewsQA:
         since: DateLike = None,
         until: DateLike = None,
         mode: str | None = None,
+        now: DateLike = None,
+        understand_time: bool = True,
     ) -> list[Passage]:
+        """Passages for a question. Dates in its words ("last week") filter by date, relative to `now`
+        (default NEWSRAG_NOW, else today), unless since/until are given or understand_time is False."""
         self._keyword_in_line()
+        found = self.time_filter(question, now) if understand_time and not (since or until) else None
+        if found is not None:
+            since, until = found.since, found.until
         return self.retriever.retrieve(question, k=k, sources=sources, since=since, until=until, mode=mode)
 
-    def _prepare(self, question, k, sources, since, until, history) -> tuple[str, list[Passage], dict[str, float]]:
+    def time_filter(self, question: str, now: DateLike = None):
+        """The date filter (rag.types.TimeFilter) the question's own words ask for, or None."""
+        from rag.timeq import parse_time, today_for
+
+        return parse_time(question, today_for(now, self.settings.now))
+
+    def _prepare(self, question, k, sources, since, until, history, now=None, understand_time=True):
+        """(standalone question, passages, timings, the date filter read from the question or None)."""
         timings: dict[str, float] = {}
         standalone = question
         if history:
@@ -232,10 +263,15 @@ class NewsQA:
             standalone = self.answerer.condense(question, history)
             timings["condense"] = time.perf_counter() - started
         started = time.perf_counter()
-        passages = self.retrieve(standalone, k=k or self.settings.top_k, sources=sources, since=since, until=until)
+        found = self.time_filter(standalone, now) if understand_time and not (since or until) else None
+        if found is not None:
+            since, until = found.since, found.until
+        passages = self.retrieve(
+            standalone, k=k or self.settings.top_k, sources=sources, since=since, until=until, understand_time=False
+        )
         passages = self._with_best_article(passages)
         timings["retrieve"] = time.perf_counter() - started
-        return standalone, passages, timings
+        return standalone, passages, timings, found
 
     def _with_best_article(self, passages: list[Passage]) -> list[Passage]:
         """The retrieved passages, then the best article's other passages: the answer (or the second reason
@@ -256,7 +292,12 @@ class NewsQA:
         return passages + rest[:BEST_ARTICLE_EXTRA]
 
     @staticmethod
-    def _finish(answer: Answer, question: str, standalone: str, timings: dict[str, float], started: float) -> Answer:
+    def _finish(
+        answer: Answer, question: str, standalone: str, timings: dict[str, float], started: float, found=None
+    ) -> Answer:
+        from rag.timeq import date_the_answer
+
+        date_the_answer(answer, found, standalone)
         answer.question = question
         answer.standalone_question = standalone if standalone != question else None
         answer.timings = {**timings, **answer.timings, "total": time.perf_counter() - started}
@@ -272,13 +313,18 @@ class NewsQA:
         since: DateLike = None,
         until: DateLike = None,
         history=None,
+        now: DateLike = None,
+        understand_time: bool = True,
     ) -> Answer:
+        """A cited answer. Dates in the question filter the articles (see `retrieve`); Answer.time_filter says which."""
         started = time.perf_counter()
-        standalone, passages, timings = self._prepare(question, k, sources, since, until, history)
+        standalone, passages, timings, found = self._prepare(
+            question, k, sources, since, until, history, now, understand_time
+        )
         answer = self.answerer.answer(
             standalone, passages, best_relevance=_best(passages), typed=_typed(question, standalone, history)
         )
-        return self._finish(answer, question, standalone, timings, started)
+        return self._finish(answer, question, standalone, timings, started, found)
 
     def stream(
         self,
@@ -289,14 +335,18 @@ class NewsQA:
         since: DateLike = None,
         until: DateLike = None,
         history=None,
+        now: DateLike = None,
+        understand_time: bool = True,
     ) -> Iterator[str | Answer]:
         """Yields text pieces as the model writes them, then the final Answer."""
         started = time.perf_counter()
-        standalone, passages, timings = self._prepare(question, k, sources, since, until, history)
+        standalone, passages, timings, found = self._prepare(
+            question, k, sources, since, until, history, now, understand_time
+        )
         typed = _typed(question, standalone, history)
         for piece in self.answerer.stream(standalone, passages, best_relevance=_best(passages), typed=typed):
             if isinstance(piece, Answer):
-                yield self._finish(piece, question, standalone, timings, started)
+                yield self._finish(piece, question, standalone, timings, started, found)
             else:
                 yield piece
 

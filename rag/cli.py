@@ -31,7 +31,18 @@ def _qa(args):
 
 
 def _filters(args) -> dict:
-    return {"sources": args.source or None, "since": args.since, "until": args.until}
+    return {
+        "sources": args.source or None,
+        "since": args.since,
+        "until": args.until,
+        "now": args.now,
+        "understand_time": not args.no_date_filter,
+    }
+
+
+def _print_time_filter(found) -> None:
+    if found is not None:
+        print(f"(date filter from the question: {found.describe()}; --no-date-filter searches every date)")
 
 
 def _format_date(passage) -> str:
@@ -58,7 +69,10 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_search(args) -> int:
-    passages = _qa(args).retrieve(args.question, k=args.k, **_filters(args))
+    qa = _qa(args)
+    passages = qa.retrieve(args.question, k=args.k, **_filters(args))
+    if not args.json and not (args.since or args.until or args.no_date_filter):
+        _print_time_filter(qa.time_filter(args.question, args.now))
     if args.json:
         print(json.dumps([p.to_dict() for p in passages], indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -73,6 +87,7 @@ def cmd_search(args) -> int:
 def print_answer(answer) -> None:
     if answer.standalone_question:
         print(f"(searched as: {answer.standalone_question})")
+    _print_time_filter(answer.time_filter)
     print(answer.text)
     if answer.refused:
         if answer.refusal_detail:
@@ -181,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
         p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
         p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
+        p.add_argument("--now", help="today's date for dates in the question such as 'last week' (YYYY-MM-DD)")
+        p.add_argument("--no-date-filter", action="store_true", help="ignore dates written in the question")
 
     p = sub.add_parser("ingest", help="add files, folders, page or feed URLs to the index")
     p.add_argument("sources", nargs="+")
@@ -213,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete articles by id, URL or path")
     p.add_argument("refs", nargs="+")
     p.set_defaults(func=cmd_delete)
+
+    from rag.cli_feeds import add_commands as add_feed_commands
+
+    add_feed_commands(sub)
 
     p = sub.add_parser("serve", help="start the web app (see `newsrag serve --help`)", add_help=False)
     p.set_defaults(func=cmd_serve)

@@ -42,6 +42,22 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(5, description="Redirects followed for one URL.")
     allow_hosts: list[str] = Field(default_factory=list, description="Hosts allowed although private or loopback.")
 
+    # feeds (newsrag feeds / watch)
+    feed_every: str = Field("1h", description="Default refresh interval of a new subscription (30m, 2h, 1d).")
+    feed_min_chars: int = Field(
+        600, description="A feed entry with less text than this gets its linked page fetched for the full text."
+    )
+    feed_max_pages: int = Field(20, description="Most linked pages fetched in one refresh of one feed.")
+    feed_max_page_mb: float = Field(
+        20.0, description="Most megabytes of linked pages fetched in one refresh of one feed."
+    )
+    feed_max_entries: int = Field(300, description="Most entries read from one fetch of a feed (the first ones).")
+    feed_max_backoff: float = Field(86400.0, description="Longest wait in seconds before retrying a failing feed.")
+    feed_background: bool = Field(True, description="The app refreshes due feeds in the background while it runs.")
+    now: str | None = Field(
+        None, description="Today's date (YYYY-MM-DD) for dates in questions ('last week'); unset: the real today."
+    )
+
     # embeddings
     embed_model: str = Field(
         "all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (bundled), 'hash' (tests) or a local model folder."
@@ -115,6 +131,10 @@ class Settings(BaseSettings):
     @property
     def keyword_path(self) -> Path:
         return self.data_dir / "keyword.sqlite3"
+
+    @property
+    def feeds_path(self) -> Path:
+        return self.data_dir / "feeds.sqlite3"
 
 
 def load_preset(name_or_path: str, **overrides) -> Settings:

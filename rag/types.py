@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 # Why an answer was refused: nothing retrieved; nothing relevant enough; the model said the passages don't
@@ -47,6 +47,32 @@ class Citation:
 
 
 @dataclass
+class TimeFilter:
+    """A date filter read from the question's own words ("last week"), relative to a chosen today."""
+
+    since: date | None
+    until: date | None
+    text: str  # the words that asked for it, as written
+
+    def describe(self) -> str:
+        """'last week: 2025-09-01 to 2025-09-07', 'since 2024: from 2024-01-01'."""
+        if self.since and self.until:
+            span = str(self.since) if self.since == self.until else f"{self.since} to {self.until}"
+        elif self.since:
+            span = f"from {self.since}"
+        else:
+            span = f"up to {self.until}"
+        return f"{self.text}: {span}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+
+@dataclass
 class Answer:
     """A cited answer, or a refusal (refused=True) with a fixed sentence as text."""
 
@@ -60,6 +86,7 @@ class Answer:
     refusal_detail: str | None = None  # for users: what the articles mention and what they leave out
     standalone_question: str | None = None  # the rewritten question in multi-turn chat
     debug: dict[str, Any] = field(default_factory=dict)  # raw model text, dropped sentences (not shown to users)
+    time_filter: TimeFilter | None = None  # the date filter the question's words asked for (rag.timeq)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,4 +98,5 @@ class Answer:
             "refusal_detail": self.refusal_detail,
             "citations": [c.to_dict() for c in self.citations],
             "timings": self.timings,
+            "time_filter": self.time_filter.to_dict() if self.time_filter else None,
         }
