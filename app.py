@@ -83,8 +83,9 @@ class Handlers:
 
     # chat -----------------------------------------------------------------
 
-    def respond(self, message, chat, history, k, sources, since, until):
-        """Stream one answer into the chat; yields (chat, history, sources panel, textbox)."""
+    def respond(self, message, chat, history, k, sources, since, until, use_dates=True):
+        """Stream one answer into the chat; yields (chat, history, sources panel, textbox). `use_dates` False:
+        the user removed the date chip, so dates in the question do not filter."""
         import gradio as gr
 
         message = (message or "").strip()
@@ -108,7 +109,7 @@ class Handlers:
         yield showing(present.thinking_message()), history, gr.skip(), ""
         partial, answer = "", None
         try:
-            for piece in self.qa.stream(message, history=history or None, **filters):
+            for piece in self.qa.stream(message, history=history or None, understand_time=use_dates, **filters):
                 if isinstance(piece, str):
                     partial += piece
                     yield showing(present.streaming_message(partial)), history, gr.skip(), ""
@@ -144,9 +145,12 @@ class Handlers:
 
     # index views -------------------------------------------------------------
 
-    def status(self) -> str:
+    def status(self, opened_at: float | None = None) -> str:
         try:
-            return present.status_line(self.qa.stats(), self.note)
+            from rag.feeds_tab import new_articles_note
+
+            fresh = new_articles_note(self.qa.articles(limit=10**9), opened_at) if opened_at else ""
+            return present.status_line(self.qa.stats(), " · ".join(n for n in (self.note, fresh) if n))
         except Exception:
             log.exception("reading index stats failed")
             return present.status_line({}, "the index could not be read; see the server log")
@@ -161,11 +165,11 @@ class Handlers:
         """Everything that changes when articles are added or deleted."""
         return self.status(), self.source_choices(selected_sources)
 
-    def library(self, query=""):
+    def library(self, query="", sort="Published"):
         import gradio as gr
 
         try:
-            rows = self.qa.articles(query or "", limit=500)
+            rows = self.qa.articles(query or "", limit=500, sort="added" if sort == "Date added" else "published")
             stats = present.stats_html(self.qa.stats())
         except Exception as exc:
             log.exception("listing articles failed")
@@ -310,6 +314,8 @@ def build_app(qa, note: str = ""):
                             autofocus=True,
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="nr-send")
+                    date_chip = gr.Button(visible=False, size="sm", elem_id="nr-date-chip")  # rag.feeds_tab
+                    use_dates = gr.State(True)
                     clear = gr.Button("New conversation", size="sm", elem_id="nr-clear")
                 with gr.Column(scale=2):
                     with gr.Accordion("Filters (apply to the next question)", open=True, elem_id="nr-filters"):
@@ -328,9 +334,11 @@ def build_app(qa, note: str = ""):
             with gr.Row():
                 lib_query = gr.Textbox(label="Search titles, sources and links", scale=4, elem_id="nr-lib-query")
                 lib_search = gr.Button("Search", scale=1, elem_id="nr-lib-search")
+                lib_sort = gr.Radio(["Published", "Date added"], value="Published", label="Newest first by", scale=2,
+                                    elem_id="nr-lib-sort")  # fmt: skip
             lib_table = gr.Dataframe(
                 headers=present.ARTICLE_COLUMNS,
-                datatype=["str", "str", "str", "number", "str"],
+                datatype=["str", "str", "str", "str", "number", "str"],
                 interactive=False,
                 max_height=360,
                 elem_id="nr-lib-table",
@@ -353,21 +361,28 @@ def build_app(qa, note: str = ""):
             add_btn = gr.Button("Add to the index", variant="primary", elem_id="nr-add")
             report = gr.HTML(elem_id="nr-report", js_on_load=None)
 
+        from rag import feeds_tab
+
+        feeds_tab.build_feeds_tab(qa, dict(fn=h.refresh, inputs=[sources], outputs=[status, sources]))
+
         # events -------------------------------------------------------------------------------
         chat_io = dict(
             fn=h.respond,
-            inputs=[question, chatbot, history, k, sources, since, until],
+            inputs=[question, chatbot, history, k, sources, since, until, use_dates],
             outputs=[chatbot, history, sources_panel, question],
             show_progress="hidden",
             api_visibility="undocumented",
         )
-        question.submit(**chat_io)
-        send.click(**chat_io)
+        chip_io = feeds_tab.wire_date_chip(qa, date_chip, use_dates, chat_io)
+        question.submit(**chat_io).then(**chip_io)
+        send.click(**chat_io).then(**chip_io)
 
         def fill_example(evt: gr.SelectData) -> str:
             return evt.value["text"]
 
-        chatbot.example_select(fill_example, None, question, api_visibility="private", queue=False).then(**chat_io)
+        chatbot.example_select(fill_example, None, question, api_visibility="private", queue=False).then(
+            **chat_io
+        ).then(**chip_io)
 
         def new_conversation():
             return [], [], present.SOURCES_PLACEHOLDER, ""
@@ -376,10 +391,11 @@ def build_app(qa, note: str = ""):
         clear.click(new_conversation, None, **clear_io)
         chatbot.clear(new_conversation, None, **clear_io)
 
-        lib_events = dict(fn=h.library, inputs=[lib_query], outputs=[lib_stats, lib_table, picker])
+        lib_events = dict(fn=h.library, inputs=[lib_query, lib_sort], outputs=[lib_stats, lib_table, picker])
         library_tab.select(**lib_events, api_visibility="private")
         lib_search.click(**lib_events, api_visibility="private")
         lib_query.submit(**lib_events, api_visibility="private")
+        lib_sort.change(**lib_events, api_visibility="private")
 
         def pick_row(table, evt: gr.SelectData):
             return h.pick_row(table, evt)
@@ -409,6 +425,7 @@ def build_app(qa, note: str = ""):
         )
 
         demo.load(h.refresh, [sources], [status, sources], api_visibility="private")
+        feeds_tab.wire_status_updates(demo, h.status, status)
 
         def ask(
             question: str, k: int = top_k, sources: list[str] | None = None, since: str = "", until: str = ""
@@ -515,6 +532,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newsrag: could not open the index: {_user_error(exc)}", file=sys.stderr)
         return 1
     threading.Thread(target=_warm_up, args=(qa,), daemon=True, name="warm-up").start()
+    from rag.feeds_tab import start_background_refresh
+
+    start_background_refresh(qa)
     try:
         if args.api_only:
             from rag import openai_api

@@ -366,7 +366,7 @@ def stats_html(stats: Mapping[str, Any]) -> str:
     )
 
 
-ARTICLE_COLUMNS = ["Title", "Source", "Published", "Passages", "Id"]
+ARTICLE_COLUMNS = ["Title", "Source", "Published", "Added", "Passages", "Id"]
 
 
 def article_rows(rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
@@ -376,6 +376,7 @@ def article_rows(rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
             r.get("title") or "Untitled article",
             r.get("source") or "",
             format_date(r.get("published")) if r.get("published") else "undated",
+            (r.get("ingested_at") or "")[:16].replace("T", " "),
             r.get("n_chunks") or 0,
             r.get("id", ""),
         ]

@@ -97,7 +97,10 @@ def free_port() -> int:
 
 
 def _body(path: Path) -> tuple[str, str]:
-    title, _, body = path.read_text(encoding="utf-8").partition("\n")
+    text = path.read_text(encoding="utf-8")
+    if text.startswith("---\n"):  # front matter (the seed's date)
+        text = text.split("\n---\n", 1)[1]
+    title, _, body = text.partition("\n")
     return title.strip(), body.strip()
 
 
@@ -147,11 +150,16 @@ def server(tmp_path_factory):
         retrieval_mode="keyword",
         top_k=3,
         max_upload_mb=0.05,
+        allow_hosts=["127.0.0.1"],  # the Feeds test's publisher runs on loopback
+        now="2025-09-20",
     )
     llm = make_rule_llm(answer_rule, delay=0.12)
     qa = NewsQA(settings=settings, llm=llm)
     report = qa.ingest([write_corpus(root / "corpus")])
     assert len(report.added) == 4, report.summary()
+    from rag import feeds_tab
+
+    feeds_tab.STATUS_EVERY_S = 1  # the status line's "new since you opened" shows up without a long wait
     demo = app.build_app(qa)
     _, url, _ = app.launch(demo, settings, port=free_port(), prevent_thread_lock=True, quiet=True)
     yield url, qa, llm
@@ -323,3 +331,80 @@ def test_library_deletes_an_article(page, server):
     page.wait_for_selector("#nr-article :text('Article deleted')")
     assert qa.stats()["articles"] == before - 1
     assert not any("Mobiles" in r["title"] for r in qa.articles())
+
+
+def test_feeds_tab_subscribes_refreshes_shows_failures_and_unsubscribes(page, server):
+    from tests.feed_server import Feed, FeedServer, Item, bbc_article
+
+    _, qa, _ = server
+    before = qa.stats()["articles"]
+    items = [
+        Item(*bbc_article(name), link=f"https://loop.example/{n}", guid=f"b{n}", date=f"2025-09-1{n}T08:00:00Z")
+        for n, name in enumerate(["ds-aims-to-touch-gamers.txt", "casual-gaming-to-take-off.txt"])
+    ]
+    with FeedServer() as publisher:
+        publisher.feeds["/games.xml"] = Feed("Loop Games", items)
+        publisher.responses["/down.xml"] = (500, {}, b"")
+        page.get_by_role("tab", name="Feeds").click()
+        page.fill("#nr-feed-url input, #nr-feed-url textarea", publisher.url("/games.xml"))
+        page.fill("#nr-feed-every input, #nr-feed-every textarea", "30m")
+        page.click("#nr-feed-add")
+        page.wait_for_selector("#nr-feed-report :text('2 new')")
+        table = page.inner_text("#nr-feeds-table")
+        assert "Loop Games" in table and "30m" in table and "ok" in table
+        page.wait_for_function(
+            "document.querySelector('#nr-status').innerText.includes('2 new articles since you opened this page')"
+        )
+        assert qa.stats()["articles"] == before + 2
+
+        # A failing feed shows its status and last error; the others are unaffected.
+        page.fill("#nr-feed-url input, #nr-feed-url textarea", publisher.url("/down.xml"))
+        page.click("#nr-feed-add")
+        page.wait_for_selector("#nr-feed-report .nr-bad:has-text('HTTP 500')")
+        page.wait_for_selector("#nr-feeds-table :text('1 failures in a row') >> visible=true")
+
+        # The feed changes; "Refresh now" on it fetches the new entry only.
+        publisher.feeds["/games.xml"].items.append(
+            Item(*bbc_article("gritty-return-for-prince-of-persia.txt"), link="https://loop.example/2", guid="b2")
+        )
+        page.click("#nr-feed-picker input")
+        page.get_by_role("option", name=f"Loop Games — {publisher.url('/games.xml')}").click()
+        page.click("#nr-feed-refresh")
+        page.wait_for_selector("#nr-feed-report :text('1 new, 0 changed, 2 unchanged')")
+        assert publisher.requests["/games.xml"] == 2
+        shot(page, "app-feeds.png")
+
+        page.click("#nr-feed-picker input")
+        page.get_by_role("option", name=f"{publisher.url('/down.xml')} — {publisher.url('/down.xml')}").click()
+        page.click("#nr-feed-remove")
+        page.wait_for_selector("#nr-feed-report :text('Unsubscribed')")
+        page.wait_for_function("!document.querySelector('#nr-feeds-table').innerText.includes('down.xml')")
+
+    # The Library sorts by date added: the feed's last entry is first.
+    page.get_by_role("tab", name="Library").click()
+    page.click("#nr-lib-sort label:has-text('Date added')")
+    first_added_first = (
+        "(() => { const t = document.querySelector('#nr-lib-table').innerText;"
+        " const p = t.indexOf('Prince of Persia'), d = t.indexOf('DS aims'); return p >= 0 && d > p; })()"
+    )
+    page.wait_for_function(first_added_first)  # added last, undated: first by date added, not by publication
+
+
+def test_date_chip_shows_the_filter_and_removing_it_asks_again_without_it(page, server):
+    _, _, llm = server
+    ask(page, "Why are Alibaba and Baidu training AI on their own chips this month?")
+    page.wait_for_selector("#nr-sources .nr-card")
+    chip = page.locator("#nr-date-chip")
+    chip.wait_for(state="visible")
+    assert "this month: 2025-09-01 to 2025-09-20" in chip.inner_text()
+    asked = len(llm.prompts)
+    chip.click()
+    chip.wait_for(state="hidden")
+    page.wait_for_function("document.querySelectorAll('#nr-chat [data-testid=bot]').length === 1")
+    page.wait_for_selector("#nr-sources .nr-card")
+    assert len(llm.prompts) > asked  # asked again, without the date filter
+    assert "self-developed chips" in last_bot_message(page).inner_text()
+
+    ask(page, "What did Alibaba and Baidu do with chips in March 2005?")
+    page.wait_for_selector("#nr-chat .nr-refusal:has-text('No indexed article is dated in March 2005')")
+    assert "2005-03-01 to 2005-03-31" in page.inner_text("#nr-date-chip")

@@ -178,7 +178,7 @@ def test_article_views_escape_untrusted_text():
     assert html.count("&lt;script&gt;") == 2
     assert "href" not in html  # a file: URL is not a link
     assert "local file: x.txt" in html and "/tmp" not in html  # nor does it show server paths
-    assert present.article_rows([row]) == [[EVIL, "src", "undated", 2, "a1"]]
+    assert present.article_rows([row]) == [[EVIL, "src", "undated", "", 2, "a1"]]
     assert present.article_choices([row]) == [(f"{EVIL} — src, undated", "a1")]
     assert "no longer in the index" in present.article_html(None, "")
 
