@@ -106,7 +106,9 @@ class HybridRetriever:
             for rank, cid in enumerate(ranking):
                 if cid in found:
                     fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        if RECENCY_WORDS.search(question):
+        # Within a closed date window ("this week"), scaling by recency over the window's few days would rank
+        # its last day first whatever the relevance: the window itself is the time preference.
+        if RECENCY_WORDS.search(question) and (since_ts is None or until_ts is None):
             self._prefer_recent(fused, found)
 
         ranked = sorted(fused, key=fused.get, reverse=True)

@@ -168,3 +168,21 @@ def test_the_seed_article_carries_its_date_and_unknown_dates_stay_unknown(settin
     assert seed.title.startswith("Alibaba Baidu develops its own AI chips") and "---" not in seed.text
     bbc = [o.articles[0] for item, o in outcomes.items() if "/tech/" in item]
     assert len(bbc) > 30 and all(a.published is None for a in bbc)  # the BBC sample is undated: kept so
+
+
+def test_inside_a_date_window_relevance_ranks_not_the_last_day(settings, tmp_path):
+    folder = tmp_path / "week"
+    folder.mkdir()
+    rows = [
+        {"title": "Nvidia H300", "text": "Nvidia announced the H300 accelerator, its fastest accelerator chip.",
+         "url": "https://x.example/a", "published": "2025-09-06"},
+        {"title": "Markets", "text": "Stocks moved on Friday; one accelerator maker fell.",
+         "url": "https://x.example/b", "published": "2025-09-12"},
+        {"title": "Old H300 rumour", "text": "Nvidia H300 accelerator rumoured.", "url": "https://x.example/c",
+         "published": "2025-06-01"},
+    ]  # fmt: skip
+    (folder / "w.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    qa = NewsQA(settings=settings.model_copy(update={"retrieval_mode": "keyword"}))
+    assert qa.ingest([folder]).ok
+    passages = qa.retrieve("Which Nvidia accelerator was announced this week?", now=NOW)
+    assert [p.url for p in passages] == ["https://x.example/a", "https://x.example/b"]
