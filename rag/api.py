@@ -20,6 +20,8 @@ SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 DateLike = date | datetime | str | None
 BEST_ARTICLE_EXTRA = 4  # most extra passages of the best article given to the answerer
+MOSTLY_UNDATED = 0.5  # share of undated articles above which a question's date cannot exclude them
+UNDATED_SEARCH_FACTOR = 4  # a date window with no dated article: search this many times k for undated ones
 
 
 class NewsQA:
@@ -242,11 +244,26 @@ class NewsQA:
     ) -> list[Passage]:
         """Passages for a question. Dates in its words ("last week") filter by date, relative to `now`
         (default NEWSRAG_NOW, else today), unless since/until are given or understand_time is False."""
-        self._keyword_in_line()
         found = self.time_filter(question, now) if understand_time and not (since or until) else None
-        if found is not None:
-            since, until = found.since, found.until
-        return self.retriever.retrieve(question, k=k, sources=sources, since=since, until=until, mode=mode)
+        return self._search(question, k, sources, since, until, mode, found)
+
+    def _search(self, question, k, sources, since, until, mode, found) -> list[Passage]:
+        """Retrieval with the date filter read from the question (`found`), when there is one.
+
+        In an index whose articles are mostly undated (a folder of old articles, the BBC corpus), a date in the
+        question cannot rule them out: when no dated article is in the window, the undated ones answer ("How many
+        patents did IBM receive in 2004?"), never articles dated outside it. Elsewhere the empty window stands.
+        """
+        self._keyword_in_line()
+        if found is None:
+            return self.retriever.retrieve(question, k=k, sources=sources, since=since, until=until, mode=mode)
+        passages = self.retriever.retrieve(
+            question, k=k, sources=sources, since=found.since, until=found.until, mode=mode
+        )
+        if passages or self.retriever.undated_share() <= MOSTLY_UNDATED:
+            return passages
+        wider = self.retriever.retrieve(question, k=k * UNDATED_SEARCH_FACTOR, sources=sources, mode=mode)
+        return [p for p in wider if p.published is None][:k]
 
     def time_filter(self, question: str, now: DateLike = None):
         """The date filter (rag.types.TimeFilter) the question's own words ask for, or None."""
@@ -264,11 +281,7 @@ class NewsQA:
             timings["condense"] = time.perf_counter() - started
         started = time.perf_counter()
         found = self.time_filter(standalone, now) if understand_time and not (since or until) else None
-        if found is not None:
-            since, until = found.since, found.until
-        passages = self.retrieve(
-            standalone, k=k or self.settings.top_k, sources=sources, since=since, until=until, understand_time=False
-        )
+        passages = self._search(standalone, k or self.settings.top_k, sources, since, until, None, found)
         passages = self._with_best_article(passages)
         timings["retrieve"] = time.perf_counter() - started
         return standalone, passages, timings, found

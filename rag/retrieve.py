@@ -119,16 +119,25 @@ class HybridRetriever:
         """Articles were added, changed or deleted: the cached article filter data is stale."""
         self._article_meta = None
 
-    def _articles_passing(self, sources, since_ts, until_ts) -> set[str]:
+    def _article_map(self) -> dict[str, tuple[str, int | None]]:
+        """article id -> (source, publication timestamp or None), cached until forget_articles."""
         if self._article_meta is None:
             self._article_meta = {
                 aid: (meta.get("source", ""), meta.get("published_ts"))
                 for aid, meta in self.store.article_records().items()
             }
+        return self._article_meta
+
+    def undated_share(self) -> float:
+        """The share of stored articles whose publication date is unknown."""
+        articles = self._article_map()
+        return sum(ts is None for _, ts in articles.values()) / len(articles) if articles else 0.0
+
+    def _articles_passing(self, sources, since_ts, until_ts) -> set[str]:
         wanted = set(sources or ())
         return {
             aid
-            for aid, (source, ts) in self._article_meta.items()
+            for aid, (source, ts) in self._article_map().items()
             if (not wanted or source in wanted)
             and (since_ts is None or (ts is not None and ts >= since_ts))
             and (until_ts is None or (ts is not None and ts <= until_ts))

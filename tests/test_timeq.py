@@ -186,3 +186,36 @@ def test_inside_a_date_window_relevance_ranks_not_the_last_day(settings, tmp_pat
     assert qa.ingest([folder]).ok
     passages = qa.retrieve("Which Nvidia accelerator was announced this week?", now=NOW)
     assert [p.url for p in passages] == ["https://x.example/a", "https://x.example/b"]
+
+
+def test_in_a_mostly_undated_index_a_questions_year_cannot_rule_articles_out(settings, tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    rows = [
+        {
+            "title": "IBM tops patent list",
+            "text": "IBM received 3,248 US patents in 2004, more than any firm.",
+            "url": "https://news.example.com/ibm",
+        },
+        {
+            "title": "Sony cuts prices",
+            "text": "Sony cut the price of its handheld console.",
+            "url": "https://news.example.com/sony",
+        },
+        {
+            "title": "Dated news",
+            "text": "Intel shipped chips.",
+            "url": "https://news.example.com/intel",
+            "published": "2025-09-12",
+        },
+    ]
+    (folder / "old.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    qa = NewsQA(settings=settings.model_copy(update={"retrieval_mode": "keyword"}), llm=ScriptedLLM())
+    assert qa.ingest([folder]).ok
+    passages = qa.retrieve("How many patents did IBM receive in 2004?", now=NOW)
+    assert passages and passages[0].title == "IBM tops patent list"
+    assert all(p.published is None for p in passages)  # never the article dated outside the window
+
+
+def test_in_a_mostly_dated_index_an_empty_window_stays_empty(dated_qa):
+    assert dated_qa.retrieve("What did Nvidia announce in March 2005?", now=NOW) == []
