@@ -244,7 +244,7 @@ class NewsQA:
     ) -> list[Passage]:
         """Passages for a question. Dates in its words ("last week") filter by date, relative to `now`
         (default NEWSRAG_NOW, else today), unless since/until are given or understand_time is False."""
-        found = self.time_filter(question, now) if understand_time and not (since or until) else None
+        found = self._question_dates(question, now, understand_time, since, until)
         return self._search(question, k, sources, since, until, mode, found)
 
     def _search(self, question, k, sources, since, until, mode, found) -> list[Passage]:
@@ -265,6 +265,10 @@ class NewsQA:
         wider = self.retriever.retrieve(question, k=k * UNDATED_SEARCH_FACTOR, sources=sources, mode=mode)
         return [p for p in wider if p.published is None][:k]
 
+    def _question_dates(self, question, now, understand_time, since, until):
+        """The question's own date filter, unless time understanding is off or since/until were given."""
+        return self.time_filter(question, now) if understand_time and not (since or until) else None
+
     def time_filter(self, question: str, now: DateLike = None):
         """The date filter (rag.types.TimeFilter) the question's own words ask for, or None."""
         from rag.timeq import parse_time, today_for
@@ -280,7 +284,7 @@ class NewsQA:
             standalone = self.answerer.condense(question, history)
             timings["condense"] = time.perf_counter() - started
         started = time.perf_counter()
-        found = self.time_filter(standalone, now) if understand_time and not (since or until) else None
+        found = self._question_dates(standalone, now, understand_time, since, until)
         passages = self._search(standalone, k or self.settings.top_k, sources, since, until, None, found)
         passages = self._with_best_article(passages)
         timings["retrieve"] = time.perf_counter() - started
