@@ -46,12 +46,12 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not real and not browser"
 
 lint: setup
-	$(BIN)/ruff check rag ingest eval bench tests app.py
-	$(BIN)/ruff format --check rag ingest eval bench tests app.py
+	$(BIN)/ruff check core index ingest rag ui cli serve eval bench tests app.py
+	$(BIN)/ruff format --check core index ingest rag ui cli serve eval bench tests app.py
 
 format: setup
-	$(BIN)/ruff format rag ingest eval bench tests app.py
-	$(BIN)/ruff check --fix rag ingest eval bench tests app.py
+	$(BIN)/ruff format core index ingest rag ui cli serve eval bench tests app.py
+	$(BIN)/ruff check --fix core index ingest rag ui cli serve eval bench tests app.py
 
 bench: setup
 	$(BIN)/python -m bench

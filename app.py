@@ -2,7 +2,7 @@
 
 `python app.py` (or `newsrag serve`, `make run`) serves it on 127.0.0.1 over the data directory,
 indexing the bundled sample corpus first when the index is empty. The UI stays thin: rendering
-lives in rag.present (pure, tested without a server), answering in rag.api.NewsQA.
+lives in ui.present (pure, tested without a server), answering in rag.api.NewsQA.
 """
 
 import argparse
@@ -11,12 +11,13 @@ import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network here; gradio reads it on import
 
-from rag import present  # noqa: E402
+from ui import present  # noqa: E402
 
 log = logging.getLogger("newsrag.app")
 
@@ -55,9 +56,9 @@ CSS = """
 
 def _user_error(exc: Exception) -> str:
     """A message for people: our typed errors already say what to do; anything else stays in the log."""
-    from rag.embed import ModelNotFoundError
+    from index.embed import ModelNotFoundError
+    from index.store import StoreError
     from rag.llm import ModelError
-    from rag.store import StoreError
 
     if isinstance(exc, (ModelError, ModelNotFoundError, StoreError, ValueError, FileNotFoundError)):
         return str(exc)
@@ -147,7 +148,7 @@ class Handlers:
 
     def status(self, opened_at: float | None = None) -> str:
         try:
-            from rag.feeds_tab import new_articles_note
+            from ui.feeds_tab import new_articles_note
 
             fresh = new_articles_note(self.qa.articles(limit=10**9), opened_at) if opened_at else ""
             return present.status_line(self.qa.stats(), " · ".join(n for n in (self.note, fresh) if n))
@@ -161,9 +162,9 @@ class Handlers:
         choices = self.qa.sources()
         return gr.update(choices=choices, value=[s for s in (selected or []) if s in choices])
 
-    def refresh(self, selected_sources=None):
+    def refresh(self, selected_sources=None, opened_at: float | None = None):
         """Everything that changes when articles are added or deleted."""
-        return self.status(), self.source_choices(selected_sources)
+        return self.status(opened_at), self.source_choices(selected_sources)
 
     def library(self, query="", sort="Published"):
         import gradio as gr
@@ -200,7 +201,7 @@ class Handlers:
             raise gr.Error(_user_error(exc)) from None
         return present.article_html(row, text)
 
-    def delete_article(self, article_id, query, selected_sources):
+    def delete_article(self, article_id, query, selected_sources, opened_at=None):
         import gradio as gr
 
         if not article_id:
@@ -213,13 +214,13 @@ class Handlers:
             raise gr.Error(_user_error(exc)) from None
         gr.Info(f"Deleted {len(deleted)} article." if deleted else "That article was already gone.")
         stats, table, picker = self.library(query)
-        status, choices = self.refresh(selected_sources)
+        status, choices = self.refresh(selected_sources, opened_at)
         view = '<div class="nr-article-empty">Article deleted.</div>'
         return stats, table, picker, view, status, choices
 
     # adding news ----------------------------------------------------------------
 
-    def add_news(self, files, urls, selected_sources, progress=None):
+    def add_news(self, files, urls, selected_sources, progress=None, opened_at=None):
         """Ingest uploaded files and pasted URLs; returns (report, status, source choices)."""
         import gradio as gr
 
@@ -271,7 +272,7 @@ class Handlers:
             log.exception("ingesting %d items failed", len(items))
             raise gr.Error(f"Adding news failed: {_user_error(exc)}") from None
         log.info("ingested from the app: %s", report.summary())
-        status, choices = self.refresh(selected_sources)
+        status, choices = self.refresh(selected_sources, opened_at)
         return present.report_html(report, rejected), status, choices
 
 
@@ -290,6 +291,7 @@ def build_app(qa, note: str = ""):
             gr.Markdown(f"# {TITLE}\n{SUBTITLE}")
         status = gr.HTML('<div class="nr-status">Loading the index…</div>', elem_id="nr-status", js_on_load=None)
         history = gr.State([])
+        opened_at = gr.State(None)  # when this page was opened: the status line counts articles added since
 
         with gr.Tab("Ask", id="ask"):
             with gr.Row():
@@ -314,7 +316,7 @@ def build_app(qa, note: str = ""):
                             autofocus=True,
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="nr-send")
-                    date_chip = gr.Button(visible=False, size="sm", elem_id="nr-date-chip")  # rag.feeds_tab
+                    date_chip = gr.Button(visible=False, size="sm", elem_id="nr-date-chip")  # ui.feeds_tab
                     use_dates = gr.State(True)
                     clear = gr.Button("New conversation", size="sm", elem_id="nr-clear")
                 with gr.Column(scale=2):
@@ -361,9 +363,9 @@ def build_app(qa, note: str = ""):
             add_btn = gr.Button("Add to the index", variant="primary", elem_id="nr-add")
             report = gr.HTML(elem_id="nr-report", js_on_load=None)
 
-        from rag import feeds_tab
+        from ui import feeds_tab
 
-        feeds_tab.build_feeds_tab(qa, dict(fn=h.refresh, inputs=[sources], outputs=[status, sources]))
+        feeds_tab.build_feeds_tab(qa, dict(fn=h.refresh, inputs=[sources, opened_at], outputs=[status, sources]))
 
         # events -------------------------------------------------------------------------------
         chat_io = dict(
@@ -405,27 +407,29 @@ def build_app(qa, note: str = ""):
         picker.input(h.open_article, [picker], article_view, api_visibility="private")
         delete_btn.click(
             h.delete_article,
-            [picker, lib_query, sources],
+            [picker, lib_query, sources, opened_at],
             [lib_stats, lib_table, picker, article_view, status, sources],
             api_visibility="private",
             concurrency_id="ingest",
             concurrency_limit=1,
         )
 
-        def add_news(files, urls, selected, progress=gr.Progress()):  # noqa: B008 (how gradio asks for progress)
-            return h.add_news(files, urls, selected, progress)
+        def add_news(files, urls, selected, opened, progress=gr.Progress()):  # noqa: B008 (how gradio asks for progress)
+            return h.add_news(files, urls, selected, progress, opened)
 
         add_btn.click(
             add_news,
-            [files, urls, sources],
+            [files, urls, sources, opened_at],
             [report, status, sources],
             api_visibility="private",
             concurrency_id="ingest",
             concurrency_limit=1,
         )
 
-        demo.load(h.refresh, [sources], [status, sources], api_visibility="private")
-        feeds_tab.wire_status_updates(demo, h.status, status)
+        demo.load(time.time, None, opened_at, api_visibility="private", queue=False).then(
+            h.refresh, [sources, opened_at], [status, sources], api_visibility="private"
+        )
+        feeds_tab.wire_status_updates(h.status, status, opened_at)
 
         def ask(
             question: str, k: int = top_k, sources: list[str] | None = None, since: str = "", until: str = ""
@@ -456,10 +460,10 @@ def theme():
 def launch(demo, settings, *, host: str | None = None, port: int | None = None, qa=None, **kwargs):
     """Start serving; the same options for `main` and for tests (which pass prevent_thread_lock=True).
 
-    With `qa`, the OpenAI-compatible API (rag/openai_api.py) is mounted at /v1 on Gradio's own FastAPI app.
+    With `qa`, the OpenAI-compatible API (serve/openai_api.py) is mounted at /v1 on Gradio's own FastAPI app.
     """
     if qa is not None:
-        from rag import openai_api
+        from serve import openai_api
 
         kwargs["app_kwargs"] = {**kwargs.get("app_kwargs", {}), "routes": [openai_api.mount(qa, settings)]}
     return demo.launch(
@@ -515,8 +519,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     overrides: dict[str, Any] = {}
     if args.data_dir:
@@ -532,12 +536,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"newsrag: could not open the index: {_user_error(exc)}", file=sys.stderr)
         return 1
     threading.Thread(target=_warm_up, args=(qa,), daemon=True, name="warm-up").start()
-    from rag.feeds_tab import start_background_refresh
+    from ui.feeds_tab import start_background_refresh
 
     start_background_refresh(qa)
     try:
         if args.api_only:
-            from rag import openai_api
+            from serve import openai_api
 
             openai_api.serve(qa, settings, host=args.host, port=args.port)
             return 0

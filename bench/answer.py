@@ -30,9 +30,9 @@ def _count_tokens(llm, text: str, pieces: int) -> int:
 
 def measure(data_dir: str, questions: list[str], warm_question: bool) -> dict[str, Any]:
     """Runs in a child process: streams an answer to each question and times it."""
+    from core.settings import Settings
+    from core.types import Answer
     from rag.api import NewsQA
-    from rag.settings import Settings
-    from rag.types import Answer
 
     settings = Settings(data_dir=Path(data_dir))
     qa = NewsQA(settings=settings)

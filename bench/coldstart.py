@@ -54,7 +54,7 @@ def time_import(runs: int) -> dict[str, Any]:
 
 def time_search(data_dir: str, runs: int) -> dict[str, Any]:
     env = bench_env()
-    cmd = [sys.executable, "-m", "rag.cli", "--data-dir", data_dir, "search", SEARCH_QUESTION]
+    cmd = [sys.executable, "-m", "cli.main", "--data-dir", data_dir, "search", SEARCH_QUESTION]
     times, peaks = [], []
     for _ in range(runs):
         got = run_timed(cmd, env=env, timeout=300)

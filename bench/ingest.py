@@ -74,8 +74,8 @@ def measure(
     """Runs in a child process: every ingestion figure, with the raw embedder beside it."""
     import torch
 
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     corpus_dir = Path(corpus)
     settings = Settings(data_dir=Path(data_dir))

@@ -37,8 +37,8 @@ def _time_queries(qa, questions: list[str], passes: int, **filters) -> dict[str,
 
 
 def _open(data_dir: str):
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     qa = NewsQA(settings=Settings(data_dir=Path(data_dir), retrieval_mode="hybrid"))
     t0 = time.perf_counter()
@@ -62,8 +62,8 @@ def measure_index(data_dir: str, questions: list[str], passes: int, filters: dic
 
 def _time_parts(qa, questions: list[str], filters: dict[str, dict]) -> dict[str, Any]:
     """Where a query's time goes: embedding the question, the Chroma query, the FTS5 search (per filter)."""
+    from index.store import filter_where
     from rag.retrieve import as_timestamp
-    from rag.store import filter_where
 
     parts: dict[str, Any] = {}
     vectors = []
@@ -107,11 +107,11 @@ def build_synthetic(data_dir: str, n_chunks: int, seed: int = 7, batch_articles:
     """Runs in a child process: writes n_chunks synthetic chunks into a fresh index; returns the build times."""
     import numpy as np
 
+    from core.settings import Settings
+    from index.embed import BUNDLED_MODEL
+    from index.keyword import KeywordIndex
+    from index.store import ChromaStore
     from ingest.pipeline import to_timestamp
-    from rag.embed import BUNDLED_MODEL
-    from rag.keyword import KeywordIndex
-    from rag.settings import Settings
-    from rag.store import ChromaStore
 
     settings = Settings(data_dir=Path(data_dir))
     store = ChromaStore(settings, BUNDLED_MODEL)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.types import Answer, Citation, Passage
+from core.types import Answer, Citation, Passage
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import UsageError
 from eval.normalize import collapse_whitespace, contains
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
@@ -14,7 +15,7 @@ UNANSWERABLE_TYPES = ("unanswerable", "nearmiss")  # the articles don't answer t
 SPLITS = ("dev", "test")
 
 
-class DatasetError(ValueError):
+class DatasetError(UsageError):
     """A dataset file is malformed; the message names the file and line to fix."""
 
 

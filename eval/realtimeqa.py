@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {CORPUS} not found (../shared/corpora beside this checkout)", file=sys.stderr)
         return 1
 
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     base = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
     settings = base.model_copy(update={"data_dir": base.data_dir / "eval-index" / "realtimeqa"})

@@ -51,8 +51,8 @@ def score(ranked: list[tuple[str, str]], question: dict, gold_urls: set[str]) ->
 
 
 def newsrag_retriever(corpora: Path, data_dir: Path):
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     qa = NewsQA(settings=Settings(data_dir=data_dir))
     started = time.perf_counter()
@@ -70,7 +70,7 @@ def llamaindex_retriever(corpora: Path, persist_dir: Path):
     from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex, load_index_from_storage
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from rag.embed import bundled_model_path
+    from index.embed import bundled_model_path
 
     LISettings.embed_model = HuggingFaceEmbedding(model_name=str(bundled_model_path()), device="cpu")
     LISettings.llm = None

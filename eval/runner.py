@@ -58,7 +58,7 @@ class Config:
     """One named settings variant to evaluate."""
 
     label: str
-    settings: Any  # rag.settings.Settings
+    settings: Any  # core.settings.Settings
     make_qa: Callable[..., Any] | None = None  # another system behind NewsQA's interface (a baseline)
 
     def index_key(self, corpus: Sequence[str]) -> str:
@@ -163,7 +163,7 @@ def duplicate_aliases(report: Any) -> dict[str, str]:
 
 def load_configs(names: Sequence[str]) -> list[Config]:
     """Presets (dense, hybrid, keyword) or TOML files; none given means the current settings."""
-    from rag.settings import Settings, load_preset
+    from core.settings import Settings, load_preset
 
     if not names:
         return [Config("default", Settings())]
@@ -188,7 +188,7 @@ BASELINES = ("llamaindex",)
 
 def baseline_config(name: str) -> Config:
     """A baseline system run beside newsrag on the same questions, LLM and embedder."""
-    from rag.settings import Settings
+    from core.settings import Settings
 
     if name != "llamaindex":
         raise EvalError(f"Unknown baseline {name!r} (known: {', '.join(BASELINES)})")
@@ -329,7 +329,7 @@ def run_eval(
         settings = config.settings.model_copy(update={"data_dir": folder})
         emb = embedder
         if emb is None:
-            from rag.embed import get_embedder
+            from index.embed import get_embedder
 
             if settings.embed_model not in embedders:
                 embedders[settings.embed_model] = get_embedder(settings)

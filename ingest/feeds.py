@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from core.settings import Settings
 from ingest.article import LoadOutcome
 from ingest.feedstate import Feed, FeedState
 from ingest.fetch import FetchError, FetchResult, fetch
@@ -39,7 +40,6 @@ from ingest.readers import (
     parse_date,
     read_html,
 )
-from rag.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ import zlib
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from rag.settings import Settings
+from core.errors import FetchError
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _PERMANENT = {301, 308}
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 _READ_BLOCK = 64 * 1024
-
-
-class FetchError(Exception):
-    """A URL could not or may not be fetched; the message says why and, where it helps, what to change."""
 
 
 @dataclass

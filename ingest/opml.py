@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from core.errors import FeedListError as OPMLError
+
 __all__ = ["OPMLError", "OutlineFeed", "read_opml", "write_opml"]
 
 _ENTITY = re.compile(rb"<!(ENTITY|DOCTYPE)", re.I)
-
-
-class OPMLError(ValueError):
-    """The file is not OPML we can read; the message says why."""
 
 
 @dataclass

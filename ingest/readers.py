@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from core.errors import ReadError
+from core.settings import Settings
 from ingest.article import Article, LoadOutcome
 from ingest.markup import html_to_text, markdown_to_text, scan_html_metadata
 from ingest.normalize import normalize_text, normalize_title
-from rag.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +59,6 @@ _WESTERN = {"cp1252", "latin_1", "iso8859_15"}
 _TZINFOS = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600,
             "CDT": -5 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
             "BST": 3600, "CET": 3600, "CEST": 7200, "IST": 19800, "JST": 9 * 3600}  # fmt: skip
-
-
-class ReadError(Exception):
-    """An item could not be turned into articles; the message is the short reason shown to the user."""
 
 
 class _TooBig(Exception):

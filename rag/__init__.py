@@ -8,18 +8,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from core.settings import Settings
+    from core.types import Answer, Citation, Passage
     from rag.api import NewsQA
-    from rag.settings import Settings
-    from rag.types import Answer, Citation, Passage
 
 __all__ = ["Answer", "Citation", "NewsQA", "Passage", "Settings"]
 
 _LAZY = {
     "NewsQA": "rag.api",
-    "Settings": "rag.settings",
-    "Answer": "rag.types",
-    "Citation": "rag.types",
-    "Passage": "rag.types",
+    "Settings": "core.settings",
+    "Answer": "core.types",
+    "Citation": "core.types",
+    "Passage": "core.types",
 }
 
 

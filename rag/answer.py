@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from core.settings import Settings
+from core.types import Answer, Citation, Passage, RefusalReason
 from rag.citations import CitedSentence, parse_answer, render_answer
 from rag.claims import ClaimChecker, Embed, content_words, cosine, is_decline
 from rag.context import (
@@ -29,8 +31,6 @@ from rag.context import (
 )
 from rag.focus import Coverage, QuestionFocus, adds_information, analyse, coverage, describe_gap, question_parts
 from rag.prompts import prompt
-from rag.settings import Settings
-from rag.types import Answer, Citation, Passage, RefusalReason
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM, ChatMessage

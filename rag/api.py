@@ -11,12 +11,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from rag.settings import Settings
-from rag.types import Answer, Passage
+from core.settings import Settings
+from core.types import Answer, Passage
 
 log = logging.getLogger(__name__)
 
-SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE_CORPUS = Path(__file__).resolve().parent.parent / "ingest" / "sample" / "articles"
 
 DateLike = date | datetime | str | None
 BEST_ARTICLE_EXTRA = 4  # most extra passages of the best article given to the answerer
@@ -49,19 +49,19 @@ class NewsQA:
     def embedder(self):
         if self._embedder is not None:
             return self._embedder
-        from rag.embed import get_embedder
+        from index.embed import get_embedder
 
         return get_embedder(self.settings)
 
     @cached_property
     def store(self):
-        from rag.store import ChromaStore
+        from index.store import ChromaStore
 
         return ChromaStore(self.settings, self.embedder.model_name)
 
     @cached_property
     def keyword(self):
-        from rag.keyword import KeywordIndex
+        from index.keyword import KeywordIndex
 
         return KeywordIndex(self.settings.keyword_path)
 
@@ -270,7 +270,7 @@ class NewsQA:
         return self.time_filter(question, now) if understand_time and not (since or until) else None
 
     def time_filter(self, question: str, now: DateLike = None):
-        """The date filter (rag.types.TimeFilter) the question's own words ask for, or None."""
+        """The date filter (core.types.TimeFilter) the question's own words ask for, or None."""
         from rag.timeq import parse_time, today_for
 
         return parse_time(question, today_for(now, self.settings.now))

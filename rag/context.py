@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from core.types import Passage
 from rag.citations import split_sentences
 from rag.claims import content_words, cosine, is_instruction
 from rag.focus import QuestionFocus, has_value
-from rag.types import Passage
 
 Embed = Callable[[list[str]], list[list[float]]]
 

@@ -16,7 +16,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
-from rag.types import Answer, Citation, Passage
+from core.types import Answer, Citation, Passage
 
 # Metadata a pipeline can filter on but that says nothing to an LLM or an embedder.
 _HIDDEN_KEYS = ["article_id", "chunk_id", "chunk_index", "start", "end", "evidence", "citation_number"]

@@ -20,7 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.settings import Settings
+from core.errors import ModelError
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM, ChatMessage
@@ -38,10 +39,6 @@ INSTALL_HINT = (
 )
 STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
 _CHUNK = 8 * 1024 * 1024
-
-
-class ModelError(Exception):
-    """The language model is missing, corrupt or unreachable; the message says how to fix it."""
 
 
 # --- the bundled model -------------------------------------------------------------------------

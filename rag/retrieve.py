@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from rag.store import filter_where
-from rag.types import Passage
+from core.types import Passage
+from index.store import filter_where
 
 RRF_K = 60
 RECENCY_WEIGHT = 0.5  # how much "latest" questions favour newer articles

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from rag.types import TimeFilter
+from core.types import TimeFilter
 
 __all__ = ["TimeFilter", "parse_time", "today_for"]
 

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO.parent / "shared" / "corpora"
 BBC = CORPORA / "bbc-news"
 SEED_ARTICLE = CORPORA / "seed" / "alibaba-baidu-ai-chips.txt"
-SAMPLE_CORPUS = REPO / "data" / "sample"
+SAMPLE_CORPUS = REPO / "ingest" / "sample" / "articles"
 
 
 def _is_loopback(address) -> bool:
@@ -54,7 +54,7 @@ def block_network(monkeypatch):
 @pytest.fixture
 def settings(tmp_path):
     """Settings over a fresh data dir with the fast hash embedder."""
-    from rag.settings import Settings
+    from core.settings import Settings
 
     return Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0)
 

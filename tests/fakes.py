@@ -17,7 +17,7 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
 
-from rag.types import Passage
+from core.types import Passage
 
 SEED_ARTICLE = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "seed" / "alibaba-baidu-ai-chips.txt"
 

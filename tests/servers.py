@@ -64,7 +64,7 @@ def newsrag_process(*args: str, ready_url: str, env: dict[str, str] | None = Non
 
     log = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty server must never block on a full pipe
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", *args], cwd=REPO, env=env or newsrag_env(), stdout=log, stderr=log, text=True
+        [sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env or newsrag_env(), stdout=log, stderr=log, text=True
     )
 
     def output() -> str:

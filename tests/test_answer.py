@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from fakes import ScriptedLLM, passages
 
+from core.types import Answer
 from rag.answer import REFUSAL, Answerer
 from rag.context import MAX_ARTICLES, select_context
 from rag.focus import analyse
 from rag.llm import ModelError
-from rag.types import Answer
 
 DOCS = passages(
     "On September 12, Alibaba's shares rose close to 7% in Hong Kong. Baidu also rose more than 6%.",

@@ -13,11 +13,11 @@ import pytest
 from fakes import ScriptedLLM
 
 import app
-from rag import present
 from rag.api import NewsQA
+from ui import present
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "data" / "sample" / "seed" / "alibaba-baidu-ai-chips.txt"
+SEED = REPO / "ingest" / "sample" / "articles" / "seed" / "alibaba-baidu-ai-chips.txt"
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_an_unexpected_error_reaches_the_user_as_a_message_not_a_traceback(caplo
 
 
 def test_user_error_passes_typed_messages_through():
-    from rag.store import StoreError
+    from index.store import StoreError
 
     assert app._user_error(StoreError("The index is locked; close the other newsrag.")) == (
         "The index is locked; close the other newsrag."
@@ -126,7 +126,7 @@ def test_python_app_py_indexes_the_sample_corpus_and_serves(tmp_path):
             assert proc.poll() is None, log.read_text()
             time.sleep(0.5)
         stats = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(api_name="/stats")
-        samples = len(list((REPO / "data" / "sample").rglob("*.txt")))
+        samples = len(list((REPO / "ingest" / "sample" / "articles").rglob("*.txt")))
         assert stats["articles"] == samples
         assert "sample corpus indexed" in log.read_text()
     finally:

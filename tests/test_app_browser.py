@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "data" / "sample"
+SAMPLE = REPO / "ingest" / "sample" / "articles"
 OUT = REPO / "test-output"
 SEED_URL = "https://www.hawkinsight.com/en/article/alibaba-baidu-ai-chips"
 EVIL = '<script>window.__pwned=1</script> and <img src=x onerror="window.__pwned=1">'
@@ -139,8 +139,8 @@ def write_corpus(folder: Path) -> Path:
 def server(tmp_path_factory):
     """The app over a small index, served on a free loopback port; yields (url, qa, llm)."""
     import app
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     root = tmp_path_factory.mktemp("app")
     settings = Settings(
@@ -157,7 +157,7 @@ def server(tmp_path_factory):
     qa = NewsQA(settings=settings, llm=llm)
     report = qa.ingest([write_corpus(root / "corpus")])
     assert len(report.added) == 4, report.summary()
-    from rag import feeds_tab
+    from ui import feeds_tab
 
     feeds_tab.STATUS_EVERY_S = 1  # the status line's "new since you opened" shows up without a long wait
     demo = app.build_app(qa)

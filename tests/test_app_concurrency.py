@@ -111,8 +111,8 @@ def write_jsonl(path, animals: list[str]) -> None:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     import app
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     root = tmp_path_factory.mktemp("concurrency")
     settings = Settings(

@@ -6,9 +6,9 @@ import json
 
 from llama_index.core.llms import MockLLM
 
+from core.settings import Settings
 from eval.runner import Config, baseline_config, run_eval
-from rag.embed import get_embedder
-from rag.settings import Settings
+from index.embed import get_embedder
 
 
 def test_baseline_answers_every_question_with_its_source_nodes_and_never_refuses(tmp_path):

@@ -56,8 +56,8 @@ def test_report_marks_unmet_targets_in_table_and_json(tmp_path):
 def test_synthetic_index_is_searchable_with_date_filter(tmp_path):
     """A small synthetic index answers retrieve(), and the date filter keeps only that year's articles."""
     from bench.retrieval import DATE_FILTER, build_synthetic
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     pytest.importorskip("chromadb")
     if not (CORPORA / "bbc-news").is_dir():

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.settings import Settings
+from core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 BBC_TECH = REPO.parent / "shared" / "corpora" / "bbc-news" / "tech"
@@ -28,7 +28,7 @@ BBC_TECH = REPO.parent / "shared" / "corpora" / "bbc-news" / "tech"
 CHILD = r"""
 import os, signal, sys
 from ingest import pipeline
-from rag import keyword, store
+from index import keyword, store
 
 point, nth, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 init = pipeline.Ingestor.__init__
@@ -64,7 +64,7 @@ elif point == "mid_chunk_upsert":  # inside put_chunks, after part of the rows a
         return put(self, ids, embeddings, documents, metadatas)
     store.ChromaStore.put_chunks = put_chunks
 
-from rag.cli import main
+from cli.main import main
 sys.exit(main(sys.argv[4:]))
 """
 
@@ -383,8 +383,8 @@ def test_keyword_only_search_works_after_rebuild(indexed):
 
 def test_delete_interrupted_between_chunks_and_record_is_repaired(tmp_path, corpus):
     """`delete` removes chunks first; a crash before the record goes must not leave an article without text."""
+    from index.store import ChromaStore
     from rag.api import NewsQA
-    from rag.store import ChromaStore
 
     small = tmp_path / "small"
     small.mkdir()

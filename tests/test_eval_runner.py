@@ -15,11 +15,11 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
 
+from core.settings import Settings
 from eval.gate import check_report, check_summary
 from eval.gate import main as gate_main
 from eval.runner import Config, corpus_items, main, run_eval
 from rag.answer import REFUSAL
-from rag.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,11 +12,11 @@ import time
 
 import pytest
 
+from cli.main import main as cli_main
 from ingest.feeds import FeedRefresher, parse_interval
 from ingest.feedstate import FeedState
 from ingest.scheduler import Scheduler
 from rag.api import NewsQA
-from rag.cli import main as cli_main
 from tests.feed_server import Feed, FeedServer, Item, bbc_article
 from tests.test_feeds import ARTICLES, Clock, item
 
@@ -138,11 +138,11 @@ def test_watch_refreshes_and_stops_cleanly_on_sigterm(server, tmp_path):
     env = _env(data)
     server.feeds["/w.xml"] = Feed("Watched", [item(0), item(1)])
     subprocess.run(
-        [sys.executable, "-m", "rag.cli", "feeds", "add", server.url("/w.xml"), "--every", "2s", "--no-fetch"],
+        [sys.executable, "-m", "cli.main", "feeds", "add", server.url("/w.xml"), "--every", "2s", "--no-fetch"],
         env=env, check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "cli.main", "watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, cwd=REPO,
     )  # fmt: skip
     lines: list[str] = []

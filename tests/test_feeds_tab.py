@@ -9,10 +9,10 @@ import pytest
 from fakes import ScriptedLLM
 
 import app
-from rag import feeds_tab
 from rag.api import NewsQA
 from tests.feed_server import Feed, FeedServer, Item
 from tests.test_feeds import item
+from ui import feeds_tab
 
 
 @pytest.fixture

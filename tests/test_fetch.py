@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from ingest import fetch
 from ingest.fetch import FetchError, fetch_url
 from ingest.readers import load_sources
-from rag.settings import Settings
 
 TECH = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "bbc-news" / "tech"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from test_crash_safety import assert_consistent, qa_state
 
+from core.settings import Settings
 from rag.api import NewsQA
-from rag.settings import Settings
 
 
 def body(company: str) -> str:

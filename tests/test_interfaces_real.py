@@ -16,9 +16,9 @@ def test_openai_client_gets_a_cited_answer_from_the_real_models(tmp_path):
     import openai
     from starlette.applications import Starlette
 
-    from rag import openai_api
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
+    from serve import openai_api
 
     qa = NewsQA(settings=Settings(data_dir=tmp_path / "data", llm="local"))
     assert qa.ingest([SAMPLE_CORPUS / "seed"]).ok

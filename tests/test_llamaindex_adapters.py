@@ -23,8 +23,8 @@ GROUNDED = "Alibaba's gain was close to 7%, and Baidu also rose more than 6% [1]
 
 @pytest.fixture(scope="module")
 def qa(tmp_path_factory):
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     root = tmp_path_factory.mktemp("llamaindex")
     dated = root / "dated.jsonl"

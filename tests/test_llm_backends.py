@@ -212,7 +212,7 @@ def test_openai_like_chat_complete_and_stream_send_the_key(settings, openai_serv
 
 
 def test_openai_key_falls_back_to_the_openai_api_key_variable(monkeypatch, tmp_path, openai_server):
-    from rag.settings import Settings
+    from core.settings import Settings
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-key")
     monkeypatch.delenv("NEWSRAG_LLM_API_KEY", raising=False)

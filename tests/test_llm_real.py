@@ -11,8 +11,8 @@ import time
 import pytest
 from fakes import SEED_ARTICLE, seed_passages
 
+from core.settings import Settings
 from rag.answer import REFUSAL, Answerer
-from rag.settings import Settings
 
 pytestmark = pytest.mark.real
 

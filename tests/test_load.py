@@ -20,9 +20,9 @@ from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
 from test_crash_safety import assert_consistent, qa_state
 
+from core.settings import Settings
+from core.types import Answer
 from rag.api import NewsQA
-from rag.settings import Settings
-from rag.types import Answer
 
 BBC_TECH = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "bbc-news" / "tech"
 

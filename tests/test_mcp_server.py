@@ -26,8 +26,8 @@ def run(coro):
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
     """A data dir holding the seed article (source 'seed') and one BBC article (source 'tech')."""
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("mcp") / "data",
@@ -44,7 +44,10 @@ def stdio_params(data_dir):
     from mcp.client.stdio import StdioServerParameters
 
     return StdioServerParameters(  # the SDK adds a safe default environment (PATH, HOME) to these
-        command=sys.executable, args=["-m", "rag.cli", "--data-dir", str(data_dir), "mcp"], env=dict(FAKE_ENV), cwd=REPO
+        command=sys.executable,
+        args=["-m", "cli.main", "--data-dir", str(data_dir), "mcp"],
+        env=dict(FAKE_ENV),
+        cwd=REPO,
     )
 
 
@@ -132,7 +135,7 @@ def test_newsrag_mcp_over_streamable_http(indexed):
 def test_ask_news_gives_the_checked_answer_with_its_citations(indexed):
     from mcp import Client
 
-    from rag.mcp_server import build_server
+    from serve.mcp_server import build_server
 
     llm = indexed._llm
     llm.queue(GROUNDED, "Alibaba's shares fell by 40% after the chip launch [1].")

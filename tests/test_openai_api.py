@@ -19,8 +19,8 @@ from conftest import SAMPLE_CORPUS
 from fakes import ScriptedLLM, passage
 from servers import free_port, newsrag_env, newsrag_process
 
-from rag import wire
-from rag.types import Answer, Citation
+from core.types import Answer, Citation
+from serve import wire
 
 KEY = "test-key-7f3a"
 QUESTION = "How much did Alibaba and Baidu shares rise?"
@@ -33,8 +33,8 @@ TECH_ARTICLE = SAMPLE_CORPUS / "tech" / "2d-metal-slug-offers-retro-fun.txt"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     import app
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("openai") / "data",

@@ -204,7 +204,7 @@ def test_orphan_chunks_from_a_crash_are_removed(qa, corpus):
 
 def test_index_built_with_another_embedder_is_refused(qa, corpus, settings):
     qa.ingest([corpus])
-    from rag.store import StoreError
+    from index.store import StoreError
 
     other = NewsQA(
         settings=settings.model_copy(update={"embed_model": "some-other-model"}),
@@ -241,8 +241,8 @@ def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypa
     ]
     (tmp_path / "robots.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     qa.ingest([tmp_path / "robots.jsonl"])
+    from index.store import filter_where
     from rag.retrieve import as_timestamp
-    from rag.store import filter_where
 
     vector = qa.embedder.get_query_embedding("robot learned task 3")
     for sources, since in ((["Beta"], None), (None, "2019-01-01"), (["Alpha"], "2015-01-01")):

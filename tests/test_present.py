@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 from fakes import passage
 
+from core.types import Answer, Citation
 from ingest.pipeline import IngestReport
-from rag import present
-from rag.types import Answer, Citation
+from ui import present
 
 EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
 
@@ -216,7 +216,7 @@ def test_streaming_message_escapes_partial_text():
 
 
 def test_importing_present_does_not_import_gradio():
-    code = "import sys, rag.present; print('gradio' in sys.modules)"
+    code = "import sys, ui.present; print('gradio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -53,8 +53,8 @@ HOSTILE = {
 def qa(tmp_path_factory):
     if not SEED.is_file():
         pytest.skip("../shared/corpora is not beside this checkout")
+    from core.settings import Settings
     from rag.api import NewsQA
-    from rag.settings import Settings
 
     folder = tmp_path_factory.mktemp("injection") / "news"
     folder.mkdir()

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.settings import Settings
 from ingest.readers import SUPPORTED, load_sources, parse_date, read_text_file
-from rag.settings import Settings
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 TECH = CORPORA / "bbc-news" / "tech"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from test_crash_safety import assert_consistent, qa_state
 
+from core.settings import Settings
 from rag.api import NewsQA
-from rag.settings import Settings
 
 CHROMA = Path(sys.executable).with_name("chroma")
 
@@ -216,7 +216,7 @@ def test_two_instances_share_one_server(chroma_server, tmp_path, corpus):
 
 
 def test_unreachable_server_gives_an_error_that_says_what_to_do(tmp_path):
-    from rag.store import StoreError
+    from index.store import StoreError
 
     settings = Settings(data_dir=tmp_path, embed_model="hash", chroma_url=f"http://127.0.0.1:{_free_port()}")
     with pytest.raises(StoreError, match="Chroma server"):

@@ -144,7 +144,7 @@ def test_now_setting_is_today_for_questions(settings, dated_qa):
 
 
 def test_cli_shows_the_date_filter(dated_qa, monkeypatch, capsys):
-    from rag.cli import main
+    from cli.main import main
 
     monkeypatch.setenv("NEWSRAG_DATA_DIR", str(dated_qa.settings.data_dir))
     monkeypatch.setenv("NEWSRAG_EMBED_MODEL", "hash")

@@ -1,4 +1,4 @@
-"""Answers and passages as JSON and plain text for the open interfaces (rag/openai_api.py, rag/mcp_server.py).
+"""Answers and passages as JSON and plain text for the open interfaces (serve/openai_api.py, serve/mcp_server.py).
 
 Both talk to programs and to chat front-ends that show text as written or as Markdown: an answer keeps its
 [n] markers and ends with a short source list, and the structured citations travel beside the text. The
@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from rag.types import Answer, Citation, Passage
+from core.types import Answer, Citation, Passage
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 20
@@ -127,9 +127,9 @@ def check_filters(qa, *, sources: list[str] | None, since: date | None, until: d
 
 def user_error(exc: Exception) -> str:
     """A message for the client: newsrag's typed errors say what to do; anything else stays in the server log."""
-    from rag.embed import ModelNotFoundError
+    from index.embed import ModelNotFoundError
+    from index.store import StoreError
     from rag.llm import ModelError
-    from rag.store import StoreError
 
     if isinstance(exc, (ModelError, ModelNotFoundError, StoreError, ValueError, FileNotFoundError)):
         return str(exc)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from rag import wire
+from serve import wire
 
 log = logging.getLogger(__name__)
 

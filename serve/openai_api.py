@@ -28,8 +28,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag import wire
-from rag.types import Answer
+from core.types import Answer
+from serve import wire
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,11 @@ Pure functions turn feeds, reports and date filters into table rows and HTML (te
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rag.present import esc
+from ui.present import esc
 
 log = logging.getLogger("newsrag.app")
 
@@ -216,12 +215,10 @@ def wire_date_chip(qa, chip, use_dates, chat_io: dict) -> dict:
     return chip_io
 
 
-def wire_status_updates(demo, status_fn, status):
-    """The status line, every STATUS_EVERY_S seconds, with how many articles arrived since the page opened."""
+def wire_status_updates(status_fn, status, opened_at):
+    """The status line, every STATUS_EVERY_S seconds, with how many articles arrived since the page opened
+    (`opened_at`, a gr.State set when the page loads)."""
     import gradio as gr
 
-    opened = gr.State(None)
     timer = gr.Timer(STATUS_EVERY_S)
-    demo.load(time.time, None, opened, api_visibility="private", queue=False)
-    timer.tick(status_fn, [opened], [status], api_visibility="private", queue=False, show_progress="hidden")
-    return opened
+    timer.tick(status_fn, [opened_at], [status], api_visibility="private", queue=False, show_progress="hidden")

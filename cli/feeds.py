@@ -15,7 +15,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _refresher(args):
-    from rag.cli import _qa
+    from cli.main import _qa
 
     return _qa(args).feeds
 

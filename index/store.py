@@ -12,13 +12,10 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlparse
 
-from rag.settings import Settings
+from core.errors import StoreError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class StoreError(RuntimeError):
-    pass
 
 
 def open_client(settings: Settings):

@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="Port the app listens on.")
     max_upload_mb: float = Field(20.0, description="Largest file accepted by the app's upload.")
 
-    # open interfaces: the OpenAI-compatible API (rag/openai_api.py) and the MCP server (rag/mcp_server.py)
+    # open interfaces: the OpenAI-compatible API (serve/openai_api.py) and the MCP server (serve/mcp_server.py)
     api_key: str | None = Field(
         None, description="When set, /v1 requests need 'Authorization: Bearer <key>' (the web UI is unaffected)."
     )
@@ -138,7 +138,7 @@ class Settings(BaseSettings):
 
 
 def load_preset(name_or_path: str, **overrides) -> Settings:
-    """Settings from a preset (rag/presets/NAME.toml) or a TOML file, with keyword overrides on top."""
+    """Settings from a preset (core/presets/NAME.toml) or a TOML file, with keyword overrides on top."""
     path = Path(name_or_path)
     if not path.suffix:
         path = PRESETS_DIR / f"{name_or_path}.toml"

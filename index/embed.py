@@ -12,16 +12,13 @@ from pathlib import Path
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from rag.settings import Settings
+from core.errors import ModelNotFoundError
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 LLAMA_INDEX_MAX_BATCH = 2048  # BaseEmbedding.embed_batch_size's upper bound
-
-
-class ModelNotFoundError(RuntimeError):
-    pass
 
 
 def bundled_model_path() -> Path:

@@ -12,7 +12,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _settings(args):
-    from rag.settings import Settings
+    from core.settings import Settings
 
     overrides = {}
     if getattr(args, "data_dir", None):
@@ -111,7 +111,7 @@ def cmd_ask(args) -> int:
         answer = qa.ask(args.question, k=args.k, **_filters(args))
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return EXIT_OK
-    from rag.types import Answer
+    from core.types import Answer
 
     answer = None
     for piece in qa.stream(args.question, k=args.k, **_filters(args)):
@@ -171,7 +171,7 @@ def cmd_serve(args, rest: list[str]) -> int:
 
 
 def cmd_mcp(args) -> int:
-    from rag.mcp_server import run
+    from serve.mcp_server import run
 
     run(_qa(args), http=args.http, host=args.host, port=args.port)
     return EXIT_OK
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("refs", nargs="+")
     p.set_defaults(func=cmd_delete)
 
-    from rag.cli_feeds import add_commands as add_feed_commands
+    from cli.feeds import add_commands as add_feed_commands
 
     add_feed_commands(sub)
 

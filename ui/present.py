@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from rag.types import Answer, Citation, Passage
+from core.types import Answer, Citation, Passage
 
 REFUSAL_TITLE = "Not in the indexed articles"
 EXAMPLE_QUESTIONS = [

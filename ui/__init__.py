@@ -1,0 +1,1 @@
+"""The Gradio app's rendering and tabs (pure functions where possible); `app.py` assembles them."""
