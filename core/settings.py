@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 
@@ -138,7 +141,11 @@ class Settings(BaseSettings):
 
 
 def load_preset(name_or_path: str, **overrides) -> Settings:
-    """Settings from a preset (core/presets/NAME.toml) or a TOML file, with keyword overrides on top."""
+    """Settings from a preset (core/presets/NAME.toml) or a TOML file, with keyword overrides on top.
+
+    Every key of the file must be a Settings field: a misspelled one is a ConfigError, not silently ignored
+    (environment variables are not checked: NEWSRAG_* names that are no field are ignored as before).
+    """
     path = Path(name_or_path)
     if not path.suffix:
         path = PRESETS_DIR / f"{name_or_path}.toml"
@@ -146,5 +153,22 @@ def load_preset(name_or_path: str, **overrides) -> Settings:
         known = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
         raise FileNotFoundError(f"No preset or config file {name_or_path!r} (presets: {known})")
     values = tomllib.loads(path.read_text(encoding="utf-8"))
+    _check_keys(values, path)
     values.update(overrides)
     return Settings(**values)
+
+
+def _check_keys(values: dict, path: Path) -> None:
+    fields = sorted(Settings.model_fields)
+    unknown = [key for key in values if key not in Settings.model_fields]
+    if not unknown:
+        return
+    problems = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, fields, n=3)
+        problems.append(f"{key!r} (did you mean {' or '.join(map(repr, close))}?)" if close else repr(key))
+    message = f"{path}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(problems)}"
+    if not all(difflib.get_close_matches(key, fields, n=1) for key in unknown):
+        message += f"; valid keys: {', '.join(fields)}"
+    raise ConfigError(message)
+
