@@ -119,8 +119,10 @@ def run_timed(cmd: list[str], *, env: dict | None = None, timeout: float = 300, 
 
 
 def bench_env(**extra: str) -> dict[str, str]:
+    from core.settings import offline_hub
+
     env = dict(os.environ)
-    env.setdefault("HF_HUB_OFFLINE", "1")
+    offline_hub(env)
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update(extra)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Literal
 
@@ -172,3 +173,13 @@ def _check_keys(values: dict, path: Path) -> None:
         message += f"; valid keys: {', '.join(fields)}"
     raise ConfigError(message)
 
+
+def offline_hub(env: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
+    """Keep Hugging Face libraries off the network: HF_HUB_OFFLINE=1 unless the user set it already.
+
+    The one place newsrag sets it. Called where models load (before huggingface_hub is imported, which reads
+    it once), on this process's environment by default, or on `env`, a child process's environment.
+    """
+    target = os.environ if env is None else env
+    target.setdefault("HF_HUB_OFFLINE", "1")
+    return target

@@ -15,13 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import re
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 BUDGET_CHARS = 2400
 K = 5
@@ -66,6 +64,9 @@ def newsrag_retriever(corpora: Path, data_dir: Path):
 
 
 def llamaindex_retriever(corpora: Path, persist_dir: Path):
+    from core.settings import offline_hub
+
+    offline_hub()  # before llama-index's HuggingFaceEmbedding imports huggingface_hub
     from llama_index.core import Settings as LISettings
     from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex, load_index_from_storage
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--skip-llamaindex", action="store_true")
     args = parser.parse_args(argv)
+    from core.settings import offline_hub
+
+    offline_hub()  # both retrievers load the local embedding model
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     questions = load_questions(args.limit)
     corpora = args.corpora.resolve()

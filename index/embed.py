@@ -13,7 +13,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from core.errors import ModelNotFoundError
-from core.settings import Settings
+from core.settings import Settings, offline_hub
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,7 @@ class SentenceTransformerEmbedding(BaseEmbedding):
     def warm_up(self):
         with self._lock:
             if self._model is None:
-                import os
-
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                offline_hub()
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
