@@ -102,6 +102,8 @@ def measure(
                 rates[bs].append(len(sample) / _encode_seconds(model, sample, bs))
         tuning = {bs: max(r) for bs, r in rates.items()}
         best = max(tuning, key=tuning.get)
+        # Alone in this child process, before any ingest: the one place torch's count changes after start-up
+        # (index.embed.set_torch_threads), and it is put back before the ingest below.
         default_threads = torch.get_num_threads()
         threads: dict[int, list[float]] = {default_threads: [], 1: []}
         for _ in range(tune_rounds):

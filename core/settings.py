@@ -69,7 +69,11 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(
         16, description="Chunks per sentence-transformers batch (16 measured fastest on 2 cores)."
     )
-    torch_threads: int = Field(0, description="Torch CPU threads; 0 keeps torch's default.")
+    torch_threads: int = Field(
+        0,
+        description="Torch CPU threads for the whole process (questions and ingests alike), set once when the "
+        "first embedding model is built; 0 keeps torch's default.",
+    )
 
     # retrieval
     top_k: int = Field(5, description="Passages returned and given to the LLM.")

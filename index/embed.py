@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from core.errors import ModelNotFoundError
 from core.settings import Settings, offline_hub
@@ -36,12 +36,13 @@ class SentenceTransformerEmbedding(BaseEmbedding):
 
     model_path: str
     batch_size: int = 64
-    # A question is a few tokens, too little work to share between threads: on the busy 2-core machine one
-    # torch thread embedded questions 8x faster than two (median 54 vs 451 ms). 0 keeps the process's setting.
-    query_threads: int = 1
+    query_threads: int = Field(
+        1,
+        description="Deprecated and ignored. Torch's thread count is process-wide, so questions can no longer "
+        "get their own while an ingest encodes in another thread: Settings.torch_threads sets it once for both.",
+    )
     _model = PrivateAttr(default=None)
     _lock = PrivateAttr(default_factory=threading.Lock)
-    _query_lock = PrivateAttr(default_factory=threading.Lock)
 
     def warm_up(self):
         with self._lock:
@@ -62,19 +63,7 @@ class SentenceTransformerEmbedding(BaseEmbedding):
         return vectors.tolist()
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        if not self.query_threads:
-            return self._encode([query])[0]
-        import torch
-
-        with self._query_lock:  # the thread count may be process-wide: one query at a time sets and restores it
-            previous = torch.get_num_threads()
-            if previous != self.query_threads:
-                torch.set_num_threads(self.query_threads)
-            try:
-                return self._encode([query])[0]
-            finally:
-                if previous != self.query_threads:
-                    torch.set_num_threads(previous)
+        return self._encode([query])[0]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
@@ -112,20 +101,40 @@ class HashEmbedding(BaseEmbedding):
         return [self._vector(t) for t in texts]
 
 
+_torch_threads_lock = threading.Lock()
+_torch_threads: int | None = None  # what the first sentence-transformers embedder set (0: torch's default)
+
+
+def set_torch_threads(threads: int) -> None:
+    """Set torch's process-wide CPU thread count once, when the first model embedder is built; 0 keeps torch's.
+
+    Never changed afterwards: an ingest may be encoding in another thread. A later embedder asking for another
+    count keeps the first one (logged).
+    """
+    global _torch_threads
+    with _torch_threads_lock:
+        if _torch_threads is not None:
+            if threads != _torch_threads:
+                log.info("torch threads stay %s (set at start-up); %s ignored", _torch_threads or "default", threads)
+            return
+        _torch_threads = threads
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+
+
 def get_embedder(settings: Settings) -> BaseEmbedding:
     """The embedder named by settings.embed_model; heavy loading waits until the first embedding."""
     name = settings.embed_model
     if name == "hash":
         return HashEmbedding(model_name="hash", embed_batch_size=settings.embed_batch_size)
-    if settings.torch_threads:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
     path = bundled_model_path() if name == BUNDLED_MODEL else Path(name)
     if not path.is_dir():
         raise ModelNotFoundError(
             f"Embedding model folder {path} does not exist: set NEWSRAG_EMBED_MODEL to a local folder."
         )
+    set_torch_threads(settings.torch_threads)
     # llama-index would cut an ingest batch into embed_batch_size pieces and encode each apart; given the whole
     # batch (up to llama-index's maximum, 2048), sentence-transformers sorts it by length before batching,
     # which cut the padding of BBC chunks from 38% to 7% of the tokens encoded (1.29x less work).
