@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -401,7 +402,11 @@ def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
     return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
 
 
-codecs.register_error("newsrag-cp1252", _cp1252_fallback)
+@functools.cache
+def _cp1252_errors() -> str:
+    """The codec error handler reading invalid bytes as cp1252, registered on first use (not at import)."""
+    codecs.register_error("newsrag-cp1252", _cp1252_fallback)  # registering again is harmless
+    return "newsrag-cp1252"
 
 
 def decode_text(data: bytes) -> str:
@@ -425,7 +430,7 @@ def decode_text(data: bytes) -> str:
         # Mostly UTF-8 with a few stray legacy bytes (text pasted together from two sources):
         # keep the UTF-8 and read only the invalid bytes as cp1252.
         logger.info("mixed encodings: %s; reading the stray bytes as cp1252", utf8_error)
-        return data.decode("utf-8-sig", errors="newsrag-cp1252")
+        return data.decode("utf-8-sig", errors=_cp1252_errors())
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(data))

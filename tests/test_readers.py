@@ -397,6 +397,22 @@ def test_slow_item_is_stopped_and_the_batch_goes_on(
     assert fine.articles[0].title == "Fine"
 
 
+def test_importing_the_readers_registers_no_codec_error_handler() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import codecs, ingest.readers as r\n"
+        "try:\n    codecs.lookup_error('newsrag-cp1252')\nexcept LookupError:\n    pass\n"
+        "else:\n    raise SystemExit('registered at import')\n"
+        "assert r.decode_text('caf\\u00e9 '.encode() + b'\\x93q\\x94') == 'caf\\u00e9 \\u201cq\\u201d'\n"
+        "codecs.lookup_error('newsrag-cp1252')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
 def test_same_content_under_two_names_both_load(tmp_path: Path, settings: Settings) -> None:
     write(tmp_path / "d" / "one.txt", "Same\nSame body.")
     write(tmp_path / "d" / "two.txt", "Same\nSame body.")
