@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import ctypes
 import functools
 import io
 import json
 import logging
 import os
 import re
-import signal
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -44,7 +43,7 @@ __all__ = [
 ]
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".xml", ".rss", ".atom"}
-ITEM_TIME_LIMIT_S = 120  # parsing one item may take no longer (enforced where a timer signal is available)
+ITEM_TIME_LIMIT_S = 120  # reading one item may take no longer, in any thread (see _time_limit)
 TITLE_MAX_CHARS = 120
 TRAFILATURA_MAX_CHARS = 5_000_000  # larger pages get the plain html.parser extraction
 
@@ -66,8 +65,11 @@ class _TooBig(Exception):
     pass
 
 
-class _ItemTimeout(Exception):
-    """Raised by the timer signal when one item takes too long (not TimeoutError: sockets raise that)."""
+class _ItemTimeout(BaseException):
+    """Raised in the reading thread when one item takes too long (not TimeoutError: sockets raise that).
+
+    A BaseException, like KeyboardInterrupt, so that a parser's own `except Exception` cannot swallow it.
+    """
 
 
 def load_sources(sources: Iterable[str | Path], settings: Settings) -> Iterator[LoadOutcome]:
@@ -528,33 +530,40 @@ def _guard_many(item: str, read) -> list[LoadOutcome]:
 
 @contextlib.contextmanager
 def _time_limit(seconds: float):
-    """Raise _ItemTimeout after `seconds` (main thread only: elsewhere the size limits alone bound the time).
+    """Raise _ItemTimeout in the calling thread, whichever it is, after `seconds` (no signal handler, no itimer).
 
-    An outer timer (pytest-timeout, a caller's alarm) is kept: ours only runs when it would fire first, and
-    the outer one is re-armed with its remaining time afterwards.
+    A timer thread asks the interpreter to raise it in the reading thread, which happens at that thread's next
+    bytecode boundary, just as a signal handler would run: Python-level parsing (most of trafilatura,
+    feedparser, charset-normalizer, dateutil) stops there; one long C call (a single lxml parse, a socket read)
+    returns first, and the size limits (max_file_mb, TRAFILATURA_MAX_CHARS) and fetch timeouts bound those.
     """
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if _set_async_exc is None:  # not CPython: the size limits alone bound the time
         yield
         return
-    outer_remaining, outer_interval = signal.getitimer(signal.ITIMER_REAL)
-    if outer_remaining and outer_remaining <= seconds:
-        yield
-        return
+    reader = threading.get_ident()
+    lock = threading.Lock()
+    state = {"reading": True, "raised": False}
 
-    def _expired(signum, frame):
-        raise _ItemTimeout
+    def expire() -> None:
+        with lock:
+            if state["reading"]:
+                state["raised"] = True
+                _set_async_exc(ctypes.c_ulong(reader), ctypes.py_object(_ItemTimeout))
 
-    started = time.monotonic()
-    previous = signal.signal(signal.SIGALRM, _expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_remaining:
-            left = max(outer_remaining - (time.monotonic() - started), 0.001)
-            signal.setitimer(signal.ITIMER_REAL, left, outer_interval)
+        with lock:
+            state["reading"] = False
+            if state["raised"]:  # expired as the item ended: cancel the exception if it is still pending
+                _set_async_exc(ctypes.c_ulong(reader), None)
+        timer.cancel()
+
+
+_set_async_exc = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
 
 
 def _article(key: str, title: str, text: str, source: str, url: str, published: datetime | None,

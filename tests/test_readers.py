@@ -378,23 +378,66 @@ def test_file_disappearing_mid_batch(tmp_path: Path, settings: Settings) -> None
     assert rest[1].articles[0].title == "C"
 
 
-def test_slow_item_is_stopped_and_the_batch_goes_on(
-    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _spin(seconds: float) -> None:
+    """Busy Python work, like a parser stuck on a hostile input."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pass
+
+
+def _load_stuck_batch(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[list, float]:
     import ingest.readers as readers
 
     def stuck_parser(html: str, url: str, fallback_source: str):
-        time.sleep(5)
+        try:
+            _spin(5)
+        except Exception:  # a parser's own broad except must not swallow the time limit
+            pass
+        _spin(5)
 
     monkeypatch.setattr(readers, "ITEM_TIME_LIMIT_S", 0.3)
     monkeypatch.setattr(readers, "read_html", stuck_parser)
     write(tmp_path / "d" / "a.html", "<p>Stuck</p>")
     write(tmp_path / "d" / "b.txt", "Fine\nBody.")
     started = time.monotonic()
-    slow, fine = load_sources([tmp_path / "d"], settings)
-    assert time.monotonic() - started < 3
+    outcomes = list(load_sources([tmp_path / "d"], settings))
+    return outcomes, time.monotonic() - started
+
+
+def test_slow_item_is_stopped_and_the_batch_goes_on(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (slow, fine), seconds = _load_stuck_batch(tmp_path, settings, monkeypatch)
+    assert seconds < 3
     assert slow.error == "took longer than 0.3 s to read"
     assert fine.articles[0].title == "Fine"
+
+
+def test_slow_item_is_stopped_in_a_worker_thread_too(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = signal.getsignal(signal.SIGALRM)
+    with ThreadPoolExecutor(1) as pool:  # where the app and the feed refresher load sources
+        (slow, fine), seconds = pool.submit(_load_stuck_batch, tmp_path, settings, monkeypatch).result(timeout=20)
+    assert seconds < 3
+    assert slow.error == "took longer than 0.3 s to read"
+    assert fine.articles[0].title == "Fine"
+    assert signal.getsignal(signal.SIGALRM) is before  # no process-wide signal state touched
+
+
+def test_a_time_limit_ending_with_its_item_leaves_no_stray_timeout() -> None:
+    import ingest.readers as readers
+
+    for _ in range(300):  # limits expiring just as their block ends
+        try:
+            with readers._time_limit(0.0005):
+                _spin(0.0005)
+        except readers._ItemTimeout:
+            pass
+    _spin(0.3)  # a pending timeout that escaped its block would be raised here
 
 
 def test_importing_the_readers_registers_no_codec_error_handler() -> None:
