@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.text import SEARCH_STOPWORDS
+
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
@@ -24,20 +26,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(
 CREATE TABLE IF NOT EXISTS articles (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL);
 """
 
-# Words too common in questions to help BM25; FTS5 has no stop list of its own.
-STOPWORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have how i if in into is it its
-    me my of on or our say said says should so than that the their them then there these they this those to was
-    we were what when where which who whom whose why will with would you your about after before also any
-    according article articles news tell us much many more most other some such""".split()
-)
-
 
 def query_terms(question: str) -> list[str]:
+    """The question's distinct words worth matching, split as FTS5's unicode61 tokenizer splits the index."""
     words = re.findall(r"\w+", question.lower())
     seen: dict[str, None] = {}
     for word in words:
-        if word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
+        if word not in SEARCH_STOPWORDS and (len(word) > 1 or word.isdigit()):
             seen[word] = None
     return list(seen)
 

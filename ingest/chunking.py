@@ -10,16 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Chunk", "chunk_text", "count_tokens", "split_sentences"]
+from core.text import sentence_spans
+
+__all__ = ["Chunk", "chunk_text", "count_tokens"]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
-# Sentence end: terminal punctuation plus closing quotes/brackets, then whitespace.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019\u00bb)\]]*(?=\s)")
-# CJK full stops end a sentence without a following space.
-_CJK_END = re.compile(r"[\u3002\uff01\uff1f]+")
-_LINE_BREAK = re.compile(r"[ \t]*\n\s*")
-_NO_SPLIT_AFTER = frozenset("mr mrs ms dr prof st sr jr vs gen gov sen rep rev fig no e.g i.e".split())
-_WORD_BEFORE = re.compile(r"[\w.]+$")
 _WORD = re.compile(r"\S+")
 
 
@@ -36,19 +31,6 @@ class Chunk:
 def count_tokens(text: str) -> int:
     """A cheap token estimate (words plus punctuation marks), close enough to size chunks for an embedder."""
     return sum(1 for _ in _TOKEN.finditer(text))
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans (start, end) over `text`, trimmed of whitespace, covering every non-space character."""
-    cuts = sorted(set(_sentence_cuts(text)))
-    spans: list[tuple[int, int]] = []
-    last = 0
-    for cut in [*cuts, len(text)]:
-        span = _strip_span(text, last, cut)
-        if span:
-            spans.append(span)
-        last = cut
-    return spans
 
 
 def chunk_text(text: str, chunk_tokens: int = 220, overlap_tokens: int = 40) -> list[Chunk]:
@@ -87,45 +69,10 @@ def chunk_text(text: str, chunk_tokens: int = 220, overlap_tokens: int = 40) -> 
     return chunks
 
 
-def _sentence_cuts(text: str):
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end()
-        nxt = _next_visible(text, end)
-        if nxt is None or text[nxt].islower():
-            continue
-        word = _WORD_BEFORE.search(text, max(0, match.start() - 16), match.start())
-        if word and match.group().startswith("."):
-            before = word.group().lower()
-            if before in _NO_SPLIT_AFTER or (len(before) == 1 and before.isalpha()):
-                continue  # "Dr. Smith", "J. K. Rowling"
-        yield end
-    for match in _CJK_END.finditer(text):
-        yield match.end()
-    for match in _LINE_BREAK.finditer(text):
-        nxt = match.end()
-        # A single line break before a lowercase word is a hard wrap inside a sentence, not a boundary.
-        if nxt < len(text) and (match.group().count("\n") > 1 or not text[nxt].islower()):
-            yield match.start()
-
-
-def _next_visible(text: str, pos: int) -> int | None:
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    return pos if pos < len(text) else None
-
-
-def _strip_span(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else None
-
-
 def _units(text: str, chunk_tokens: int) -> list[tuple[int, int, int]]:
     """Sentences as (start, end, tokens), with over-long ones cut at word boundaries."""
     units: list[tuple[int, int, int]] = []
-    for start, end in split_sentences(text):
+    for start, end in sentence_spans(text):
         tokens = count_tokens(text[start:end])
         if tokens <= chunk_tokens:
             units.append((start, end, tokens))

@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 from core.errors import ReadError
 from core.settings import Settings
+from core.text import split_sentences
 from ingest.article import Article, LoadOutcome
 from ingest.markup import html_to_text, markdown_to_text, scan_html_metadata
 from ingest.normalize import normalize_text, normalize_title
@@ -578,10 +579,7 @@ def _article(key: str, title: str, text: str, source: str, url: str, published: 
 
 
 def _first_sentence(text: str) -> str:
-    from ingest.chunking import split_sentences
-
-    start, end = split_sentences(text)[0]
-    sentence = normalize_title(text[start:end])
+    sentence = normalize_title(split_sentences(text)[0])
     if len(sentence) <= TITLE_MAX_CHARS:
         return sentence
     cut = sentence[: TITLE_MAX_CHARS - 1].rsplit(" ", 1)[0]

@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
+from core.text import content_words
 from core.types import Answer, Citation, Passage, RefusalReason
 from rag.citations import CitedSentence, parse_answer, render_answer
-from rag.claims import ClaimChecker, Embed, content_words, cosine, is_decline
+from rag.claims import ClaimChecker, Embed, cosine, is_decline
 from rag.context import (
     Context,
     Sentence,

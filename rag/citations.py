@@ -11,6 +11,8 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
+from core.text import split_sentences
+
 _LABEL = r"(?:passages?|sources?|docs?|documents?|refs?|references?|articles?|citations?)"
 _NUM_LIST = rf"\d+(?:\s*(?:[-–—]|,|;|&|\band\b)\s*(?:{_LABEL}\s*)?\d+)*"
 # [1]  [1, 2]  [1-3]  [Passage 2]  [^1]  and, only when labelled, (Passage 2) / (Sources 1, 2)
@@ -24,17 +26,6 @@ _MARKERS_RUN = rf"(?:\s*(?:{MARKER_RE.pattern}))+"
 _MARKERS_AFTER_STOP_RE = re.compile(rf"(?P<stop>[.!?]+)(?P<markers>{_MARKERS_RUN})", re.IGNORECASE)
 _MAX_RANGE = 20
 
-# Words that end with a full stop without ending a sentence.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "inc", "corp", "co", "ltd", "plc", "llc",
-    "vs", "etc", "e.g", "i.e", "no", "fig", "approx", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.u",
-}  # fmt: skip
-_BOUNDARY_RE = re.compile(
-    r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])"  # full stop, space, capital
-    r"|(?<=[a-z0-9%)][.!?])(?=[A-Z][a-z])"  # glued: "intense.In late August"
-    r"|\s*\n+\s*"  # a line break always ends a sentence
-)
 _LIST_PREFIX_RE = re.compile(r"^\s*(?:[-*•]+|\d+[.)])\s+")
 
 
@@ -67,22 +58,6 @@ def marker_numbers(text: str) -> list[int]:
     for m in MARKER_RE.finditer(text):
         out.extend(_expand(m.group("a") or m.group("b")))
     return out
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences, including glued ones ("intense.In late August")."""
-    sentences: list[str] = []
-    start = 0
-    for m in _BOUNDARY_RE.finditer(text):
-        piece = text[start : m.start()]
-        last_word = re.findall(r"[\w.]+$", piece.rstrip(".!?\"'”’)]") + ".")
-        word = last_word[0].rstrip(".").lower() if last_word else ""
-        if "\n" not in m.group(0) and (word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", word)):
-            continue  # "Mr. Smith", "U.S. officials", "J. Smith"
-        sentences.append(piece)
-        start = m.end()
-    sentences.append(text[start:])
-    return [s.strip() for s in sentences if s.strip()]
 
 
 _FRAMING_RE = re.compile(

@@ -13,9 +13,9 @@ import math
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from rag.citations import CitedSentence, split_sentences
+from core.text import FILLER, STOPWORDS, content_words, is_number, normalize_quotes, split_sentences, stem, tokens
+from rag.citations import CitedSentence
 
 Embed = Callable[[list[str]], list[list[float]]]
 
@@ -25,32 +25,6 @@ SEMANTIC_MIN_LEXICAL = 0.3  # ...and at least this share of words in common
 MAX_EVIDENCE_PER_CLAIM = 2
 QUESTION_ECHO_MIN_LEXICAL = 0.4  # a claim echoing the question needs this share of all its words in the passage...
 ADDED_SUPPORT = 0.75  # ...and this share of the words it adds to the question
-
-_STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are aren't as at be because been
-    before being below between both but by can can't cannot could couldn't did didn't do does
-    doesn't doing don't down during each either even ever few for from further had hadn't has
-    hasn't have haven't having he he'd he'll he's her here here's hers herself him himself his how
-    how's however i i'd i'll i'm i've if in into is isn't it it's its itself just let's may me
-    might more most much must mustn't my myself neither nor not now of off on once only or other
-    ought our ours ourselves out over own per same shan't she she'd she'll she's should shouldn't
-    since so some such than that that's the their theirs them themselves then there there's these
-    they they'd they'll they're they've this those though through thus to too under until up upon
-    us very via was wasn't we we'd we'll we're we've were weren't what what's when when's where
-    where's whether which while who who's whom whose why why's will with within without won't would
-    wouldn't yes yet you you'd you'll you're you've your yours yourself yourselves
-    one ones also said says say according well like onto toward towards across among around upon""".split()
-)
-# Words of framing ("Based on the passages, ...") that must not count as support.
-_FILLER = frozenset(
-    """answer answers article articles base based context document documents excerpt excerpts
-    given indicate indicates information mention mentioned mentions note noted passage passages
-    provide provided question report reported reports source sources state stated states text
-    texts describe described describes explain explained explains additionally furthermore moreover
-    overall currently specifically therefore finally notably meanwhile hence instead indeed summary
-    conclusion briefly""".split()
-)
-_TOKEN_RE = re.compile(r"[$€£]?\d[\d,]*(?:\.\d+)?[a-z]*%?|[a-z][a-z0-9]*(?:'[a-z]+)?")
 
 _DECLINE_SUBJECT = r"(?:passages?|articles?|context|texts?|documents?|sources?|excerpts?|information)"
 _DECLINE_RE = re.compile(
@@ -87,88 +61,9 @@ def is_instruction(sentence: str) -> bool:
     return bool(_INSTRUCTION_RE.search(sentence))
 
 
-def _normalize_quotes(text: str) -> str:
-    return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-
-
 def is_decline(sentence: str) -> bool:
     """True for "the passages don't say" style sentences, including the fixed refusal."""
-    return bool(_DECLINE_RE.search(_normalize_quotes(sentence).lower()))
-
-
-@lru_cache(maxsize=8192)
-def stem(word: str) -> str:
-    """A small suffix stripper: enough to match chips/chip, trained/training, companies/company."""
-    w = word
-    if len(w) <= 2:
-        return w
-    if w.endswith("'s"):
-        w = w[:-2]
-    if w.endswith("ies") and len(w) > 4:
-        w = w[:-3] + "y"
-    elif w.endswith("sses"):
-        w = w[:-2]
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is")) and len(w) > 3:
-        w = w[:-1]
-    for suffix in ("ingly", "edly", "ing", "ed"):
-        if suffix == "ed" and w.endswith("eed"):
-            break  # "need", "speed"
-        if w.endswith(suffix) and len(w) - len(suffix) >= 2 and re.search(r"[aeiouy]", w[: -len(suffix)]):
-            w = w[: -len(suffix)]
-            if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
-                w = w[:-1]  # "stopped" -> "stop"
-            break
-    for suffix in ("ations", "ation", "ments", "ment", "ness", "ly"):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 4:
-            w = w[: -len(suffix)]
-            break
-    if w.endswith("e") and len(w) > 2:
-        w = w[:-1]
-    if w.endswith("y") and len(w) > 3:
-        w = w[:-1] + "i"
-    return w
-
-
-def _is_number(token: str) -> bool:
-    return any(c.isdigit() for c in token)
-
-
-def _normalize_number(token: str) -> str:
-    """'1,117' -> '1117', '7%' -> '7', '$2.5' -> '2.5', 'p800' stays 'p800'."""
-    return token.lstrip("$€£").replace(",", "").rstrip("%")
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word and number tokens; hyphenated words become their parts."""
-    return _TOKEN_RE.findall(_normalize_quotes(text).lower().replace("-", " "))
-
-
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
-        " seventeen eighteen nineteen twenty".split()
-    )
-}
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed content words and exact numbers of text, without stopwords and framing filler.
-
-    Number words count as their digits ("three million" and "3 million" say the same number)."""
-    out = set()
-    for tok in tokens(text):
-        if tok in _NUMBER_WORDS and tok != "one":
-            out.add("#" + _NUMBER_WORDS[tok])
-        elif _is_number(tok):
-            number = _normalize_number(tok)
-            out.add("#" + number)
-            bare = re.match(r"\d[\d.]*", number)
-            if bare and bare.group(0) != number and not number.startswith(bare.group(0) + "."):
-                out.add("#" + bare.group(0).rstrip("."))  # "1.3m" also says "1.3"; "4.2ft" says "4.2"
-        elif tok not in _STOPWORDS and tok not in _FILLER and len(tok) > 1:
-            out.add(stem(tok))
-    return out
+    return bool(_DECLINE_RE.search(normalize_quotes(sentence).lower()))
 
 
 _PLACE_GROUPS = [
@@ -226,7 +121,7 @@ def names_in(sentence: str, common: Collection[str] = ()) -> set[str]:
         if m.start() == 0 and not re.search(r"[A-Z0-9]", word[1:]) and (not common or word.lower() in common):
             continue
         for tok in tokens(word):
-            if not _is_number(tok) and tok not in _STOPWORDS and tok not in _FILLER and len(tok) > 1:
+            if not is_number(tok) and tok not in STOPWORDS and tok not in FILLER and len(tok) > 1:
                 out.add(stem(tok))
     return out
 

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from core.text import content_words, repair_glued_sentences, split_sentences
 from core.types import Passage
-from rag.citations import split_sentences
-from rag.claims import content_words, cosine, is_instruction
+from rag.claims import cosine, is_instruction
 from rag.focus import QuestionFocus, has_value
 
 Embed = Callable[[list[str]], list[list[float]]]
@@ -45,7 +45,6 @@ _BACK_REFERENCE_RE = re.compile(
     re.I,
 )
 _TAG_RE = re.compile(r"</?\s*passage\b[^>]*>", re.IGNORECASE)
-_GLUED_RE = re.compile(r"(?<=[a-z0-9%)][.!?])(?=[A-Z][a-z])")  # "stage.Baidu" -> "stage. Baidu"
 _vector_cache: dict[str, list[float]] = {}
 _CACHE_LIMIT = 20_000
 
@@ -73,7 +72,7 @@ class Context:
 def clean_passage_text(text: str) -> str:
     """Passage text as the model may read it: no passage tags (they delimit passages in the prompt), and
     glued sentences (common in scraped news, they blur who did what for a small model) unglued."""
-    return _GLUED_RE.sub(" ", _TAG_RE.sub(" ", text))
+    return repair_glued_sentences(_TAG_RE.sub(" ", text))
 
 
 def embed_cached(embed: Embed, texts: list[str]) -> list[list[float]]:

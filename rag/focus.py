@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.claims import _STOPWORDS, PLACE_SYNONYMS, content_words, stem, synonym_table, tokens
+from core.text import STOPWORDS, content_words, stem, tokens
+from rag.claims import PLACE_SYNONYMS, synonym_table
 
 Kind = Literal[
     "reason", "how", "count", "money", "percent", "date", "person", "organisation", "place", "name", "yesno", "other"
@@ -259,7 +260,7 @@ def question_kind(question: str) -> Kind:
         return "place"
     if _YESNO_RE.search(q):
         return "yesno"
-    head = [w for w in tokens(_focus_phrase(q) or _lead_noun(q)) if w not in _STOPWORDS][-1:]
+    head = [w for w in tokens(_focus_phrase(q) or _lead_noun(q)) if w not in STOPWORDS][-1:]
     if re.match(r"^\s*(?:which|what)\b", q, re.I) and head and stem(head[0]) in _NAME_NOUNS:
         return "name"
     return "other"
@@ -379,12 +380,12 @@ def analyse(question: str) -> QuestionFocus:
 
 
 def _focus_terms(phrase: str, names: set[str]) -> list[tuple[str, str]]:
-    words = [w for w in tokens(phrase) if not w.isdigit() and w not in _STOPWORDS and len(w) > 1]
+    words = [w for w in tokens(phrase) if not w.isdigit() and w not in STOPWORDS and len(w) > 1]
     if words and stem(words[-1]) in _TYPE_NOUNS:
         return []  # "which phone model", "which US city": the kind of answer, checked as a value instead
     terms: dict[str, str] = {}
     for word in tokens(phrase):
-        if word.isdigit() or word in _STOPWORDS or len(word) < 2:
+        if word.isdigit() or word in STOPWORDS or len(word) < 2:
             continue
         s = stem(word)
         if s in _NOT_FOCUS or s in _TYPE_NOUNS or s in names or s not in content_words(word):
@@ -415,7 +416,7 @@ def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozense
     if kind in ("person", "organisation", "place", "name"):
         for m in _NAME_LIKE_RE.finditer(text):
             first = m.group(0).lower()
-            if m.start() == 0 and (first in _STOPWORDS or not content_words(first) or first.endswith(("ing", "ly"))):
+            if m.start() == 0 and (first in STOPWORDS or not content_words(first) or first.endswith(("ing", "ly"))):
                 continue  # "The", "According", "Reportedly" start sentences; "Bloglines was bought" names
             if content_words(m.group(0)) - asked:
                 return True
@@ -459,7 +460,7 @@ def _focus_named(
         return True  # "smartphone" / "phone", "broadband" / "broad"
     if similar is None:
         return False
-    candidates = sorted({t for t in tokens(evidence) if t not in _STOPWORDS and not t[0].isdigit() and len(t) > 2})
+    candidates = sorted({t for t in tokens(evidence) if t not in STOPWORDS and not t[0].isdigit() and len(t) > 2})
     return bool(candidates) and max(similar(written, candidates)) >= FOCUS_SIMILARITY
 
 
@@ -552,7 +553,7 @@ def _names_other_subject(evidence: str, asked: frozenset[str]) -> bool:
     """Whether the evidence names someone or something the question does not (its own subject)."""
     for m in _NAME_LIKE_RE.finditer(evidence):
         words = content_words(m.group(0))
-        if m.start() == 0 and m.group(0).lower() in _STOPWORDS:
+        if m.start() == 0 and m.group(0).lower() in STOPWORDS:
             continue  # "The", "It" start sentences
         if words - asked - PLACES:
             return True

@@ -145,7 +145,7 @@ def hash_embed(texts: list[str], dim: int = 64) -> list[list[float]]:
     """A deterministic bag-of-words embedder: similar wording gives similar vectors."""
     import hashlib
 
-    from rag.claims import content_words
+    from core.text import content_words
 
     out = []
     for text in texts:

@@ -9,14 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.chunking import chunk_text, count_tokens, split_sentences
+from core.text import sentence_spans
+from ingest.chunking import chunk_text, count_tokens
 from ingest.normalize import normalize_text
 
 CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 
 
 def _sentences(text: str) -> list[str]:
-    return [text[a:b] for a, b in split_sentences(text)]
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def test_count_tokens_counts_words_and_punctuation() -> None:
@@ -57,7 +58,7 @@ def test_seed_article_chunks_are_whole_sentences_with_overlap() -> None:
     text = normalize_text((CORPORA / "seed" / "alibaba-baidu-ai-chips.txt").read_text(encoding="utf-8"))
     chunks = chunk_text(text, chunk_tokens=120, overlap_tokens=30)
     assert len(chunks) > 5
-    spans = set(split_sentences(text))
+    spans = set(sentence_spans(text))
     starts = {a for a, _ in spans}
     ends = {b for _, b in spans}
     for chunk in chunks:

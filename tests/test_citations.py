@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from rag.citations import clean_citations, marker_numbers, parse_answer, split_sentences
+from core.text import split_sentences
+from rag.citations import clean_citations, marker_numbers, parse_answer
 
 VALID = {1, 2, 3, 4}
 

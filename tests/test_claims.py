@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fakes import hash_embed
 
+from core.text import content_words
 from rag.citations import CitedSentence
-from rag.claims import ClaimChecker, content_words, is_decline, is_instruction
+from rag.claims import ClaimChecker, is_decline, is_instruction
 
 PASSAGES = {
     1: "On September 12, Alibaba's shares rose close to 7% in Hong Kong. Baidu also rose more than 6%.",
