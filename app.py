@@ -56,22 +56,20 @@ CSS = """
 
 def _user_error(exc: Exception) -> str:
     """A message for people: our typed errors already say what to do; anything else stays in the log."""
-    from index.embed import ModelNotFoundError
-    from index.store import StoreError
-    from rag.llm import ModelError
+    from core.errors import GENERIC_MESSAGE, user_message
 
-    if isinstance(exc, (ModelError, ModelNotFoundError, StoreError, ValueError, FileNotFoundError)):
-        return str(exc)
-    return "Something went wrong on the server; the log has the details. Please try again."
+    return user_message(exc) or GENERIC_MESSAGE
 
 
 def _filters(k: float | None, sources: list[str] | None, since: str | None, until: str | None) -> dict[str, Any]:
-    """UI filter values -> NewsQA keyword arguments; a bad date raises ValueError with the fix."""
+    """UI filter values -> NewsQA keyword arguments; a bad date raises DateError with the fix."""
+    from core.dates import parse_day
+
     return {
         "k": int(k) if k else None,
         "sources": list(sources) if sources else None,
-        "since": present.parse_day(since, "From date"),
-        "until": present.parse_day(until, "To date"),
+        "since": parse_day(since, "From date"),
+        "until": parse_day(until, "To date"),
     }
 
 
@@ -519,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from core.errors import NewsragError
     from core.settings import Settings
     from rag.api import NewsQA
 
@@ -532,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
         qa = NewsQA(settings=settings)
         note = "" if args.no_sample else _prepare(qa)
     except Exception as exc:
-        log.debug("start-up failed", exc_info=True)
+        if not isinstance(exc, NewsragError):
+            log.exception("start-up failed")
         print(f"newsrag: could not open the index: {_user_error(exc)}", file=sys.stderr)
         return 1
     threading.Thread(target=_warm_up, args=(qa,), daemon=True, name="warm-up").start()

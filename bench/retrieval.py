@@ -62,8 +62,8 @@ def measure_index(data_dir: str, questions: list[str], passes: int, filters: dic
 
 def _time_parts(qa, questions: list[str], filters: dict[str, dict]) -> dict[str, Any]:
     """Where a query's time goes: embedding the question, the Chroma query, the FTS5 search (per filter)."""
+    from core.dates import to_timestamp as as_timestamp
     from index.store import filter_where
-    from rag.retrieve import as_timestamp
 
     parts: dict[str, Any] = {}
     vectors = []
@@ -107,11 +107,13 @@ def build_synthetic(data_dir: str, n_chunks: int, seed: int = 7, batch_articles:
     """Runs in a child process: writes n_chunks synthetic chunks into a fresh index; returns the build times."""
     import numpy as np
 
+    from core.dates import to_timestamp
     from core.settings import Settings
+    from core.types import chunk_id
     from index.embed import BUNDLED_MODEL
     from index.keyword import KeywordIndex
+    from index.rows import ArticleRows, KeywordRow
     from index.store import ChromaStore
-    from ingest.pipeline import to_timestamp
 
     settings = Settings(data_dir=Path(data_dir))
     store = ChromaStore(settings, BUNDLED_MODEL)
@@ -146,12 +148,12 @@ def build_synthetic(data_dir: str, n_chunks: int, seed: int = 7, batch_articles:
                         "published": published.isoformat(),
                         "published_ts": ts,
                     }
-                chunk_id = f"{article_id}:{index}"
-                ids.append(chunk_id)
+                cid = chunk_id(article_id, index)
+                ids.append(cid)
                 documents.append(text)
                 metadatas.append({**base, "chunk_index": index, "start": index * 1000, "end": index * 1000 + len(text)})
-                rows.append((text, title, chunk_id, source, ts))
-            keyword_rows.append((article_id, f"hash-{article_id}", rows))
+                rows.append(KeywordRow(text, title, cid, source, ts))
+            keyword_rows.append(ArticleRows(article_id, f"hash-{article_id}", rows))
             records[article_id] = {
                 **base,
                 "key": base["url"],

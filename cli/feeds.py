@@ -15,9 +15,9 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def _refresher(args):
-    from cli.main import _qa
+    from cli.common import open_qa
 
-    return _qa(args).feeds
+    return open_qa(args).feeds
 
 
 def _when(ts: float | None) -> str:
@@ -167,39 +167,45 @@ def cmd_watch(args) -> int:
     return EXIT_OK
 
 
-def add_commands(sub) -> None:
+def add_commands(sub, parents: list) -> None:
     """Register `feeds` and `watch` on the `newsrag` parser's subcommands."""
-    p = sub.add_parser("feeds", help="subscribe to RSS/Atom feeds; list, remove, refresh, import/export OPML")
+    p = sub.add_parser(
+        "feeds", parents=parents, help="subscribe to RSS/Atom feeds; list, remove, refresh, import/export OPML"
+    )
     feeds = p.add_subparsers(dest="feeds_command", required=True)
 
-    q = feeds.add_parser("add", help="subscribe to a feed and fetch it now")
+    q = feeds.add_parser("add", parents=parents, help="subscribe to a feed and fetch it now")
     q.add_argument("url")
     q.add_argument("--every", help="refresh interval such as 30m, 2h, 1d (default: NEWSRAG_FEED_EVERY, 1h)")
     q.add_argument("--source", help="source name for its articles (default: the feed's title)")
     q.add_argument("--no-fetch", action="store_true", help="subscribe only; the next refresh fetches it")
     q.set_defaults(func=cmd_add)
 
-    q = feeds.add_parser("list", help="subscriptions with last fetch, status, entries and next due time")
+    q = feeds.add_parser(
+        "list", parents=parents, help="subscriptions with last fetch, status, entries and next due time"
+    )
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_list)
 
-    q = feeds.add_parser("remove", help="unsubscribe (the articles stay)")
+    q = feeds.add_parser("remove", parents=parents, help="unsubscribe (the articles stay)")
     q.add_argument("urls", nargs="+")
     q.set_defaults(func=cmd_remove)
 
-    q = feeds.add_parser("refresh", help="refresh one feed now, or all of them")
+    q = feeds.add_parser("refresh", parents=parents, help="refresh one feed now, or all of them")
     q.add_argument("url", nargs="?")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_refresh)
 
-    q = feeds.add_parser("import", help="subscribe to the feeds of an OPML file")
+    q = feeds.add_parser("import", parents=parents, help="subscribe to the feeds of an OPML file")
     q.add_argument("file")
     q.add_argument("--every", help="refresh interval for the imported feeds")
     q.set_defaults(func=cmd_import)
 
-    q = feeds.add_parser("export", help="write the subscriptions as OPML (to stdout, or FILE)")
+    q = feeds.add_parser("export", parents=parents, help="write the subscriptions as OPML (to stdout, or FILE)")
     q.add_argument("file", nargs="?")
     q.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("watch", help="keep refreshing feeds as they fall due (Ctrl-C or SIGTERM stops)")
+    p = sub.add_parser(
+        "watch", parents=parents, help="keep refreshing feeds as they fall due (Ctrl-C or SIGTERM stops)"
+    )
     p.set_defaults(func=cmd_watch)

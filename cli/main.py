@@ -6,28 +6,11 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
+
+from cli.common import open_qa as _qa
+from core.errors import NewsragError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _settings(args):
-    from core.settings import Settings
-
-    overrides = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
-    if getattr(args, "llm", None):
-        overrides["llm"] = args.llm
-    if getattr(args, "mode", None):
-        overrides["retrieval_mode"] = args.mode
-    return Settings(**overrides)
-
-
-def _qa(args):
-    from rag.api import NewsQA
-
-    return NewsQA(settings=_settings(args))
 
 
 def _filters(args) -> dict:
@@ -184,28 +167,56 @@ def cmd_eval(args, rest: list[str]) -> int:
     return eval_main(rest + extra)
 
 
+def _day(text: str):
+    """argparse type for a YYYY-MM-DD option: a bad date is a usage error (exit 2) before any model loads."""
+    from core.dates import parse_day
+    from core.errors import DateError
+
+    try:
+        return parse_day(text, "the date")
+    except DateError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("the date: ")) from None
+
+
+def _global_options(defaults: bool) -> argparse.ArgumentParser:
+    """--data-dir and -v, accepted before and after the subcommand (after it, they must not reset a value
+    given before it, hence SUPPRESS there)."""
+    options = argparse.ArgumentParser(add_help=False)
+    default = {} if defaults else {"default": argparse.SUPPRESS}
+    options.add_argument(
+        "--data-dir", help="index and model folder (default: NEWSRAG_DATA_DIR or the user data dir)", **default
+    )
+    options.add_argument("-v", "--verbose", action="store_true", help="log details to stderr", **default)
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsrag", description="Question answering over tech news, with citations.")
-    parser.add_argument("--data-dir", help="index and model folder (default: NEWSRAG_DATA_DIR or the user data dir)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser = argparse.ArgumentParser(
+        prog="newsrag",
+        description="Question answering over tech news, with citations.",
+        parents=[_global_options(defaults=True)],
+    )
     sub = parser.add_subparsers(dest="command", required=True)
+    after = [_global_options(defaults=False)]  # every subcommand takes the global options too
 
     def with_filters(p):
         p.add_argument("--k", type=int, default=None, help="number of passages")
         p.add_argument("--source", action="append", help="only this source (repeatable)")
-        p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
-        p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
+        p.add_argument("--since", type=_day, help="only articles published on or after this date (YYYY-MM-DD)")
+        p.add_argument("--until", type=_day, help="only articles published on or before this date (YYYY-MM-DD)")
         p.add_argument("--mode", choices=["hybrid", "dense", "keyword"], help="retrieval mode")
-        p.add_argument("--now", help="today's date for dates in the question such as 'last week' (YYYY-MM-DD)")
+        p.add_argument(
+            "--now", type=_day, help="today's date for dates in the question such as 'last week' (YYYY-MM-DD)"
+        )
         p.add_argument("--no-date-filter", action="store_true", help="ignore dates written in the question")
 
-    p = sub.add_parser("ingest", help="add files, folders, page or feed URLs to the index")
+    p = sub.add_parser("ingest", parents=after, help="add files, folders, page or feed URLs to the index")
     p.add_argument("sources", nargs="+")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("search", help="print the passages retrieved for a question")
+    p = sub.add_parser("search", parents=after, help="print the passages retrieved for a question")
     p.add_argument("question")
     with_filters(p)
     p.add_argument("--json", action="store_true")
@@ -215,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("ask", cmd_ask, "answer a question with citations"),
         ("chat", cmd_chat, "interactive chat"),
     ):
-        p = sub.add_parser(name, help=text)
+        p = sub.add_parser(name, parents=after, help=text)
         if name == "ask":
             p.add_argument("question")
             p.add_argument("--json", action="store_true", help="print the Answer as JSON")
@@ -223,29 +234,31 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--llm", help="local, ollama, openai, or a .gguf path")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("stats", help="articles, chunks, sources and date range of the index")
+    p = sub.add_parser("stats", parents=after, help="articles, chunks, sources and date range of the index")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("delete", help="delete articles by id, URL or path")
+    p = sub.add_parser("delete", parents=after, help="delete articles by id, URL or path")
     p.add_argument("refs", nargs="+")
     p.set_defaults(func=cmd_delete)
 
     from cli.feeds import add_commands as add_feed_commands
 
-    add_feed_commands(sub)
+    add_feed_commands(sub, after)
 
-    p = sub.add_parser("serve", help="start the web app (see `newsrag serve --help`)", add_help=False)
+    p = sub.add_parser("serve", parents=after, help="start the web app (see `newsrag serve --help`)", add_help=False)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("mcp", help="serve the index to assistants over MCP (stdio, or --http)")
+    p = sub.add_parser("mcp", parents=after, help="serve the index to assistants over MCP (stdio, or --http)")
     p.add_argument("--http", action="store_true", help="streamable HTTP at http://HOST:PORT/mcp instead of stdio")
     p.add_argument("--host", default="127.0.0.1", help="address for --http (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port for --http (default 8765)")
     p.add_argument("--llm", help="local, ollama, openai, or a .gguf path")
     p.set_defaults(func=cmd_mcp)
 
-    p = sub.add_parser("eval", help="run an evaluation suite (see `newsrag eval --help`)", add_help=False)
+    p = sub.add_parser(
+        "eval", parents=after, help="run an evaluation suite (see `newsrag eval --help`)", add_help=False
+    )
     p.set_defaults(func=cmd_eval)
     return parser
 
@@ -265,10 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # the edge: a readable message, the traceback only with -v
+    except NewsragError as exc:  # the edge: our errors say what to do; the traceback only with -v
         if args.verbose:
             logging.exception("newsrag %s failed", args.command)
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
+    except Exception:  # a bug: the traceback for the report, a short line for the user
+        logging.exception("newsrag %s failed", args.command)
+        print(f"error: newsrag {args.command} failed unexpectedly; the traceback above says where.", file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -12,6 +12,16 @@ from typing import Any, Literal
 RefusalReason = Literal["no_passages", "low_relevance", "model_declined", "unsupported", "not_addressed"]
 
 
+def chunk_id(article_id: str, index: int) -> str:
+    """The id of an article's index-th chunk, the same in Chroma and the keyword index."""
+    return f"{article_id}:{index}"
+
+
+def article_id_of(chunk_id: str) -> str:
+    """The article a chunk id belongs to (article ids may contain ':' themselves; the index never does)."""
+    return chunk_id.rpartition(":")[0]
+
+
 @dataclass
 class Passage:
     """A chunk of an article returned by retrieval, with everything needed to cite it."""

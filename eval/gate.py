@@ -1,7 +1,9 @@
-"""The CI gate: fail (exit 1) when the seed suite scores below eval/thresholds.json.
+"""The CI gate: fail (exit 1) when a suite's report scores below eval/thresholds.json.
 
-    python -m eval.gate                      # run the seed suite now, then check it
+    newsrag eval --suite seed --gate         # run the seed suite now, then check it (eval/runner.py)
     python -m eval.gate --report PATH.json   # check a report written earlier
+
+The gate only reads reports; it never runs a suite, so it imports nothing of the runner.
 
 Besides absolute minimums ("min") and maximums ("max"), "max_drop" limits how far a score may
 fall below the committed baseline report (eval/baselines/seed/report.json) when one exists.
@@ -28,6 +30,12 @@ NEEDS_LLM = (
     "generate_median",
     "generate_p95",
 )
+
+
+def baseline_for(suite: str) -> Path | None:
+    """The committed baseline report of a suite (eval/baselines/SUITE/report.json), or None."""
+    path = EVAL_DIR / "baselines" / suite / "report.json"
+    return path if path.is_file() else None
 
 
 def load_thresholds(path: Path | None = None) -> dict[str, Any]:
@@ -97,20 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m eval.gate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--report", type=Path, help="a report.json to check (default: run the seed suite now)")
+    parser.add_argument(
+        "--report", type=Path, required=True, help="a report.json to check (`newsrag eval --gate` runs and checks)"
+    )
     parser.add_argument("--thresholds", type=Path, default=THRESHOLDS)
     parser.add_argument(
         "--baseline", type=Path, default=BASELINE, help="baseline report.json for max_drop (skipped if absent)"
     )
-    parser.add_argument("--data-dir", type=Path, help="base data folder when running the suite")
     args = parser.parse_args(argv)
     thresholds = load_thresholds(args.thresholds)
-    if args.report:
-        report = json.loads(args.report.read_text(encoding="utf-8"))
-    else:
-        from eval.runner import run_eval
-
-        report = run_eval(thresholds.get("suite", "seed"), base_data_dir=args.data_dir, progress=sys.stderr.isatty())
+    report = json.loads(args.report.read_text(encoding="utf-8"))
     if not args.baseline.is_file():
         print(f"note: no baseline at {args.baseline}; only absolute thresholds are checked", file=sys.stderr)
     failures = check_report(report, thresholds, args.baseline)

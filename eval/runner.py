@@ -329,14 +329,14 @@ def run_eval(
         settings = config.settings.model_copy(update={"data_dir": folder})
         emb = embedder
         if emb is None:
-            from index.embed import get_embedder
+            from rag import get_embedder
 
             if settings.embed_model not in embedders:
                 embedders[settings.embed_model] = get_embedder(settings)
             emb = embedders[settings.embed_model]
         model = llm
         if model is None and not retrieval_only:
-            from rag.llm import get_llm
+            from rag import get_llm
 
             key = tuple(getattr(settings, f) for f in LLM_FIELDS)
             if key not in llms:  # models are kept in the base data dir, not in each eval index
@@ -444,9 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(report, compared=compared))
     print(f"\nreport: {paths['json']}\n        {paths['md']}\n        {paths['png']}")
     if args.gate:
-        from eval.gate import check_report, load_thresholds
+        from eval.gate import baseline_for, check_report, load_thresholds
 
-        failures = check_report(report, load_thresholds(args.thresholds))
+        failures = check_report(report, load_thresholds(args.thresholds), baseline_for(report["suite"]))
         for failure in failures:
             print(f"GATE FAILED: {failure}", file=sys.stderr)
         if failures:

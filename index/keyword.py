@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from core.text import SEARCH_STOPWORDS
+from index.rows import ArticleRows, Hit
 
 log = logging.getLogger(__name__)
+
 
 _SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(
@@ -38,6 +40,8 @@ def query_terms(question: str) -> list[str]:
 
 
 class KeywordIndex:
+    """BM25 over chunk text and titles in SQLite FTS5; see index.protocols.KeywordSearch."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.RLock()
@@ -82,11 +86,8 @@ class KeywordIndex:
                 self._discard_file()
                 return {}
 
-    def replace_articles(self, articles: Iterable[tuple[str, str, list[tuple]]]) -> None:
-        """Index articles as (article_id, content_hash, rows), replacing any earlier rows of theirs, in one transaction.
-
-        Each row is (text, title, chunk_id, source, published_ts).
-        """
+    def replace_articles(self, articles: Iterable[ArticleRows]) -> None:
+        """Index articles, replacing any earlier rows of theirs, in one transaction."""
         with self._lock:
             conn = self._connect()
             with conn:
@@ -124,8 +125,8 @@ class KeywordIndex:
         sources: Iterable[str] | None = None,
         since_ts: int | None = None,
         until_ts: int | None = None,
-    ) -> list[tuple[str, float]]:
-        """Best chunks for the question as (chunk id, BM25 score; higher is better)."""
+    ) -> list[Hit]:
+        """Best chunks for the question, scored by BM25 (higher is better)."""
         terms = query_terms(question)
         if not terms:
             return []
@@ -146,4 +147,4 @@ class KeywordIndex:
         params.append(n)
         with self._lock:
             rows = self._connect().execute(sql, params).fetchall()
-        return [(cid, -rank) for cid, rank in rows]
+        return [Hit(cid, -rank) for cid, rank in rows]

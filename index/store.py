@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from core.errors import StoreError
 from core.settings import Settings
+from index.rows import ChunkRef, Hit, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def filter_where(
 
 
 class ChromaStore:
+    """Chunks (text, vector, metadata) and article records in two Chroma collections; see index.protocols.Store."""
+
     def __init__(self, settings: Settings, embed_model: str):
         self.settings = settings
         self.embed_model = embed_model
@@ -140,19 +143,22 @@ class ChromaStore:
         for i in range(0, len(ids), step):
             self.chunks.delete(ids=ids[i : i + step])
 
+    def delete_article_chunks(self, article_id: str) -> None:
+        self.chunks.delete(where={"article_id": article_id})
+
     def delete_article(self, article_id: str) -> None:
         """Chunks first, then the record: a crash in between leaves a record whose chunks a repair restores."""
-        self.chunks.delete(where={"article_id": article_id})
+        self.delete_article_chunks(article_id)
         self.articles.delete(ids=[article_id])
 
-    def chunk_index(self) -> list[tuple[str, str, int]]:
-        """(chunk id, article id, chunk index) of every chunk: used to find orphans after a crash."""
+    def chunk_index(self) -> list[ChunkRef]:
+        """Every stored chunk's article and position: used to find orphans after a crash."""
         result = []
         offset, step = 0, 5000
         while True:
             got = self.chunks.get(include=["metadatas"], limit=step, offset=offset)
             for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
-                result.append((cid, meta.get("article_id", ""), int(meta.get("chunk_index", 0))))
+                result.append(ChunkRef(cid, meta.get("article_id", ""), int(meta.get("chunk_index", 0))))
             if len(got["ids"]) < step:
                 return result
             offset += step
@@ -161,16 +167,16 @@ class ChromaStore:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         return self.chunks.get(ids=ids, where=where, include=include)
 
-    def nearest_ids(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
-        """The n nearest chunks as (id, cosine similarity), without their text: cheap to over-fetch."""
+    def nearest_ids(self, embedding: list[float], n: int) -> list[Hit]:
+        """The n nearest chunks scored by cosine similarity, without their text: cheap to over-fetch."""
         total = self.count_chunks()
         if total == 0:
             return []
         got = self.chunks.query(query_embeddings=[embedding], n_results=min(n, total), include=["distances"])
-        return [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)]
+        return [Hit(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)]
 
-    def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[tuple[str, str, dict, float]]:
-        """Nearest chunks as (id, text, metadata, cosine similarity), best first."""
+    def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[StoredChunk]:
+        """Nearest chunks with their text and metadata, best first."""
         total = self.count_chunks()
         if total == 0:
             return []
@@ -181,7 +187,7 @@ class ChromaStore:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            (cid, doc, meta, 1.0 - dist)
+            StoredChunk(cid, doc, meta, 1.0 - dist)
             for cid, doc, meta, dist in zip(
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )

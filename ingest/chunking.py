@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.errors import ConfigError
 from core.text import sentence_spans
 
 __all__ = ["Chunk", "chunk_text", "count_tokens"]
@@ -40,9 +41,9 @@ def chunk_text(text: str, chunk_tokens: int = 220, overlap_tokens: int = 40) -> 
     paragraph break rather than carrying the next paragraph's first sentence. Deterministic.
     """
     if chunk_tokens < 1:
-        raise ValueError(f"chunk_tokens must be at least 1, got {chunk_tokens}")
+        raise ConfigError(f"chunk_tokens must be at least 1, got {chunk_tokens}")
     if not 0 <= overlap_tokens < chunk_tokens:
-        raise ValueError(f"overlap_tokens must be between 0 and chunk_tokens - 1, got {overlap_tokens}")
+        raise ConfigError(f"overlap_tokens must be between 0 and chunk_tokens - 1, got {overlap_tokens}")
     units = _units(text, chunk_tokens)
     if not units:
         return []

@@ -11,6 +11,8 @@ A refresh never raises: whatever goes wrong is the feed's outcome, with its reas
 
 from __future__ import annotations
 
+from core.errors import UsageError
+
 import hashlib
 import io
 import logging
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from core.dates import parse_article_date as parse_date
 from core.settings import Settings
 from ingest.article import LoadOutcome
 from ingest.feedstate import Feed, FeedState
@@ -37,7 +40,6 @@ from ingest.readers import (
     _as_text,
     _looks_like_feed,
     _short,
-    parse_date,
     read_html,
 )
 
@@ -58,10 +60,10 @@ def parse_interval(text: str | float) -> float:
     else:
         match = _INTERVAL.match(text or "")
         if not match:
-            raise ValueError(f"not an interval: {text!r}; use a number with s, m, h or d, such as 30m or 2h")
+            raise UsageError(f"not an interval: {text!r}; use a number with s, m, h or d, such as 30m or 2h")
         seconds = float(match.group(1)) * _UNITS[(match.group(2) or "m").lower()]
     if seconds < MIN_INTERVAL_S:
-        raise ValueError(f"interval {text!r} is too short; use at least {MIN_INTERVAL_S:g} s")
+        raise UsageError(f"interval {text!r} is too short; use at least {MIN_INTERVAL_S:g} s")
     return seconds
 
 

@@ -15,6 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.dates import to_timestamp
+from core.types import chunk_id
+from index import sync
+from index.rows import ArticleRows, KeywordRow
+from index.sync import IndexBatch
 from ingest.article import Article, LoadOutcome
 from ingest.chunking import chunk_text
 
@@ -62,14 +67,6 @@ class IngestReport:
             "chunks_added": self.chunks_added,
             "seconds": round(self.seconds, 3),
         }
-
-
-def to_timestamp(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp())
 
 
 def embedding_text(title: str, chunk: str) -> str:
@@ -161,16 +158,12 @@ class Ingestor:
             texts.extend(embedding_text(article.title, c.text) for c in chunks)
         if not planned:
             return
-        embeddings = self.embedder.get_text_embedding_batch(texts)
-
-        ids, documents, metadatas, keyword_rows, records = [], [], [], [], {}
-        replaced: list[str] = []
-        position = 0
+        batch = IndexBatch(embeddings=self.embedder.get_text_embedding_batch(texts))
         now = datetime.now(UTC).isoformat(timespec="seconds")
         for entry, chunks in planned:
             article = entry.article
             if entry.status == "updated":
-                replaced.append(article.id)
+                batch.replaced.append(article.id)
             ts = to_timestamp(article.published)
             base = {
                 "article_id": article.id,
@@ -183,12 +176,12 @@ class Ingestor:
                 base["published_ts"] = ts
             rows = []
             for chunk in chunks:
-                chunk_id = f"{article.id}:{chunk.index}"
-                ids.append(chunk_id)
-                documents.append(chunk.text)
-                metadatas.append({**base, "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end})
-                rows.append((chunk.text, article.title, chunk_id, article.source, ts))
-            keyword_rows.append((article.id, article.content_hash, rows))
+                cid = chunk_id(article.id, chunk.index)
+                batch.chunk_ids.append(cid)
+                batch.documents.append(chunk.text)
+                batch.metadatas.append({**base, "chunk_index": chunk.index, "start": chunk.start, "end": chunk.end})
+                rows.append(KeywordRow(chunk.text, article.title, cid, article.source, ts))
+            batch.keyword_rows.append(ArticleRows(article.id, article.content_hash, rows))
             record = {
                 **base,
                 "key": article.key,
@@ -202,69 +195,11 @@ class Ingestor:
                 record["author"] = article.author
             if article.categories:
                 record["categories"] = ", ".join(article.categories)
-            records[article.id] = record
+            batch.records[article.id] = record
             getattr(report, entry.status).append(entry.item)
             report.chunks_added += len(chunks)
-            position += len(chunks)
-
-        for article_id in replaced:  # drop the old version's chunks (it may have had more of them)
-            self.store.chunks.delete(where={"article_id": article_id})
-        self.store.put_chunks(ids, embeddings, documents, metadatas)
-        self.keyword.replace_articles(keyword_rows)
-        self.store.put_articles(records)
+        sync.write(self.store, self.keyword, batch)
 
     def repair(self) -> int:
-        """Remove chunks that no article record owns (left by a crash) and bring the keyword index in line.
-
-        Cheap when nothing is wrong: one count compared with the records' chunk totals.
-        """
-        records = self.store.article_records()
-        expected = sum(int(meta.get("n_chunks", 0)) for meta in records.values())
-        removed = 0
-        if self.store.count_chunks() != expected:
-            orphans, present = [], {}
-            for cid, article_id, index in self.store.chunk_index():
-                if article_id not in records or index >= int(records[article_id].get("n_chunks", 0)):
-                    orphans.append(cid)
-                else:
-                    present[article_id] = present.get(article_id, 0) + 1
-            if orphans:
-                log.warning("Removing %d chunks left by an interrupted ingest.", len(orphans))
-                self.store.delete_chunks(orphans)
-                removed = len(orphans)
-            # A record whose chunks are gone (a delete or an update cut short): forget the article, so that
-            # the next ingest of its source stores it again instead of calling it unchanged.
-            incomplete = [aid for aid, meta in records.items() if present.get(aid, 0) < int(meta.get("n_chunks", 0))]
-            if incomplete:
-                log.warning("Forgetting %d articles whose chunks an interrupted run removed.", len(incomplete))
-                for article_id in incomplete:
-                    self.store.delete_article(article_id)
-                    del records[article_id]
-                removed += len(incomplete)
-        reconcile_keyword_index(self.store, self.keyword, records)
-        return removed
-
-
-def reconcile_keyword_index(store, keyword, records: dict[str, dict] | None = None) -> int:
-    """Make the keyword index hold exactly the articles Chroma holds; returns how many articles changed."""
-    if records is None:
-        records = store.article_records()
-    indexed = keyword.article_hashes()
-    stale = [aid for aid, h in indexed.items() if records.get(aid, {}).get("content_hash") != h]
-    missing = [aid for aid, meta in records.items() if indexed.get(aid) != meta["content_hash"]]
-    if stale:
-        keyword.delete_articles(stale)
-    if missing:
-        log.warning("Keyword index is missing %d articles that Chroma holds: re-indexing them.", len(missing))
-        rows = []
-        for start in range(0, len(missing), 200):
-            ids = missing[start : start + 200]
-            got = store.get_chunks(where={"article_id": {"$in": ids}})
-            grouped: dict[str, list[tuple]] = {aid: [] for aid in ids}
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                grouped.setdefault(meta["article_id"], []).append(
-                    (text, meta.get("title", ""), cid, meta.get("source", ""), meta.get("published_ts"))
-                )
-            rows.extend((aid, records[aid]["content_hash"], grouped[aid]) for aid in ids)
-        keyword.replace_articles(rows)
-    return len(stale) + len(set(missing) - set(stale))
+        """Remove what an interrupted run left half-stored; see index.sync.repair."""
+        return sync.repair(self.store, self.keyword)

@@ -18,11 +18,12 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from core.dates import parse_article_date
 from core.errors import ReadError
 from core.settings import Settings
 from core.text import split_sentences
@@ -36,7 +37,6 @@ __all__ = [
     "SUPPORTED",
     "ReadError",
     "load_sources",
-    "parse_date",
     "read_feed",
     "read_html",
     "read_json_records",
@@ -54,12 +54,8 @@ _FEED_START = re.compile(
     rb"\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>\s*)*<(rss|feed|rdf:rdf)\b", re.I | re.S
 )
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
-_YEAR = re.compile(r"\d{4}")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _WESTERN = {"cp1252", "latin_1", "iso8859_15"}
-_TZINFOS = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600,
-            "CDT": -5 * 3600, "MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
-            "BST": 3600, "CET": 3600, "CEST": 7200, "IST": 19800, "JST": 9 * 3600}  # fmt: skip
 
 
 class _TooBig(Exception):
@@ -179,7 +175,7 @@ def _text_article(text: str, url: str, source: str, *, markdown: bool) -> Articl
             body = f"{title}\n\n{body}"
         title = meta["title"]
     article = _article(url, title, body, meta.get("source") or source, url,
-                       parse_date(meta.get("date") or meta.get("published")), meta.get("author"))  # fmt: skip
+                       parse_article_date(meta.get("date") or meta.get("published")), meta.get("author"))  # fmt: skip
     if article is None:
         raise ReadError("no article text after the headline")
     return article
@@ -220,7 +216,7 @@ def read_html(html: str, url: str, fallback_source: str) -> Article:
     link = canonical or url
     host = urlsplit(link).hostname if link.startswith("http") else None
     source = meta.get("site_name") or (doc.sitename if doc is not None else None) or host or fallback_source
-    published = parse_date(meta.get("published")) or parse_date(doc.date if doc is not None else None)
+    published = parse_article_date(meta.get("published")) or parse_article_date(doc.date if doc is not None else None)
     author = meta.get("author") or (doc.author if doc is not None else None)
     body = normalize_text(text)
     clean_title = normalize_title(title)
@@ -273,7 +269,7 @@ def _json_article(record: Any, n: int, base: str, source: str) -> Article | None
     title = field("title", "headline", "name")
     link = _absolute_http(field("url", "link", "href", "canonical_url"), base)
     key, url = (link, link) if link else (f"{base}#{n}", base)
-    published = parse_date(field("published", "date", "pubdate", "published_at", "publishedat", "datepublished",
+    published = parse_article_date(field("published", "date", "pubdate", "published_at", "publishedat", "datepublished",
                                  "created_at", "updated", "time"))  # fmt: skip
     author = field("author", "authors", "byline", "creator") or None
     return _article(key, title, text, field("source", "site", "publisher", "sitename") or source, url,
@@ -335,9 +331,9 @@ def read_feed(content: bytes, url: str, fallback_source: str | None = None) -> l
         link = _absolute_http(_as_text(entry.get("link")), base) or _absolute_http(_as_text(entry.get("id")), base)
         key, entry_url = (link, link) if link else (f"{base}#{n}", base)
         # Our own parse of the raw date first: feedparser's drops the minutes of offsets like +0530.
-        published = parse_date(entry.get("published") or entry.get("updated") or entry.get("created"))
+        published = parse_article_date(entry.get("published") or entry.get("updated") or entry.get("created"))
         if published is None:
-            published = parse_date(entry.get("published_parsed") or entry.get("updated_parsed"))
+            published = parse_article_date(entry.get("published_parsed") or entry.get("updated_parsed"))
         article = _article(key, _as_text(entry.get("title")), html_to_text(body), source, entry_url,
                            published, _as_text(entry.get("author")) or None)  # fmt: skip
         if article is not None:
@@ -345,57 +341,6 @@ def read_feed(content: bytes, url: str, fallback_source: str | None = None) -> l
     if not articles:
         raise ReadError("no article text found")
     return articles
-
-
-def parse_date(value: Any) -> datetime | None:
-    """An aware UTC datetime from ISO/RFC-822/free-form strings, epoch numbers, date(time)s or struct_time.
-
-    None when unparseable or absurd (before 1990 or more than two days in the future).
-    """
-    try:
-        result = _to_datetime(value)
-    except (ValueError, OverflowError, TypeError, OSError):
-        return None
-    if result is None:
-        return None
-    result = result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
-    if result.year < 1990 or result > datetime.now(UTC) + timedelta(days=2):
-        return None
-    return result
-
-
-def _to_datetime(value: Any) -> datetime | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, UTC)
-    if isinstance(value, tuple) and len(value) >= 6:  # time.struct_time from feedparser is UTC
-        return datetime(*value[:6], tzinfo=UTC)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if re.fullmatch(r"\d{10}(\d{3})?", text):
-        return _to_datetime(int(text))
-    if not _YEAR.search(text) or len(text) > 80:
-        return None
-    with contextlib.suppress(ValueError):
-        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-    from email.utils import parsedate_to_datetime
-
-    with contextlib.suppress(ValueError, TypeError, IndexError):
-        return parsedate_to_datetime(text)
-    import warnings
-
-    from dateutil import parser as date_parser
-
-    with warnings.catch_warnings():  # unknown zone names warn and parse as UTC, which is what we want
-        warnings.simplefilter("ignore")
-        return date_parser.parse(text, tzinfos=_TZINFOS, default=datetime(2000, 1, 1))
 
 
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")

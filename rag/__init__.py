@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from core.types import Answer, Citation, Passage
     from rag.api import NewsQA
 
-__all__ = ["Answer", "Citation", "NewsQA", "Passage", "Settings"]
+__all__ = ["Answer", "Citation", "NewsQA", "Passage", "Settings", "get_embedder", "get_llm"]
 
 _LAZY = {
     "NewsQA": "rag.api",
@@ -20,6 +20,8 @@ _LAZY = {
     "Answer": "core.types",
     "Citation": "core.types",
     "Passage": "core.types",
+    "get_embedder": "index.embed",  # the models NewsQA would build, for callers that share one across indexes
+    "get_llm": "rag.llm",
 }
 
 

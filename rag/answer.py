@@ -462,9 +462,18 @@ def _similar_words(a: str, b: str) -> bool:
     return bool(wa and wb) and len(wa & wb) / min(len(wa), len(wb)) >= 0.6
 
 
+# Libraries whose exceptions mean the model backend failed (server down, timeout, bad reply), not a newsrag bug.
+_BACKEND_MODULES = ("httpx", "httpcore", "openai", "ollama", "requests", "urllib3", "llama_cpp", "aiohttp")
+
+
+def _is_backend_error(e: Exception) -> bool:
+    return isinstance(e, OSError | TimeoutError) or type(e).__module__.split(".")[0] in _BACKEND_MODULES
+
+
 @contextmanager
 def _llm_errors() -> Iterator[None]:
-    """Turn LLM client errors into a ModelError that says what to check."""
+    """Turn the model backend's client errors into a ModelError that says what to check; anything else is a
+    bug and propagates as it is (the app and the CLI log it with its traceback)."""
     from rag.llm import ModelError
 
     try:
@@ -472,6 +481,8 @@ def _llm_errors() -> Iterator[None]:
     except ModelError:
         raise
     except Exception as e:
+        if not _is_backend_error(e):
+            raise
         raise ModelError(
             f"The language model failed ({type(e).__name__}: {e}). Check the model server or NEWSRAG_LLM settings."
         ) from e

@@ -144,9 +144,9 @@ class NewsQA:
             if aid in candidates or meta.get("key") in candidates or meta.get("url") in candidates
         ]
         with self._ingest_lock:
-            for article_id in ids:
-                self.store.delete_article(article_id)
-            self.keyword.delete_articles(ids)
+            from index import sync
+
+            sync.delete(self.store, self.keyword, ids)
             self._keyword_checked_articles = self._index_version()
             self.retriever.forget_articles()
         return ids
@@ -223,9 +223,9 @@ class NewsQA:
         if not self._ingest_lock.acquire(blocking=False):
             return
         try:
-            from ingest.pipeline import reconcile_keyword_index
+            from index.sync import reconcile_keyword
 
-            reconcile_keyword_index(self.store, self.keyword)
+            reconcile_keyword(self.store, self.keyword)
             self._keyword_checked_articles = version
             self.retriever.forget_articles()
         finally:

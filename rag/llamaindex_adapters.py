@@ -16,7 +16,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import Response
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
-from core.types import Answer, Citation, Passage
+from core.types import Answer, Citation, Passage, chunk_id
 
 # Metadata a pipeline can filter on but that says nothing to an LLM or an embedder.
 _HIDDEN_KEYS = ["article_id", "chunk_id", "chunk_index", "start", "end", "evidence", "citation_number"]
@@ -32,7 +32,7 @@ def to_node(passage: Passage, citation: Citation | None = None) -> NodeWithScore
         metadata["citation_number"] = citation.number
         metadata["evidence"] = list(citation.evidence)
     node = TextNode(
-        id_=passage.chunk_id or f"{passage.article_id}:{passage.chunk_index}",
+        id_=passage.chunk_id or chunk_id(passage.article_id, passage.chunk_index),
         text=passage.text,
         metadata=metadata,
         excluded_llm_metadata_keys=list(_HIDDEN_KEYS),

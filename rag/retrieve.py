@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
-from core.types import Passage
+from core.dates import to_timestamp
+from core.types import Passage, article_id_of
+from index.rows import Hit, StoredChunk
 from index.store import filter_where
 
 RRF_K = 60
@@ -20,23 +22,6 @@ OVERFETCH = 10  # a filtered question looks this many times deeper before asking
 RECENCY_WORDS = re.compile(
     r"\b(latest|most recent|newest|recent(ly)?|this (week|month|year)|today|now|current(ly)?)\b", re.I
 )
-
-
-def as_timestamp(value: date | datetime | str | None, *, end_of_day: bool = False) -> int | None:
-    """since/until as Unix seconds; a bare date means the whole day."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
-    if not isinstance(value, datetime):
-        value = (
-            datetime(value.year, value.month, value.day, 23, 59, 59)
-            if end_of_day
-            else datetime(value.year, value.month, value.day)
-        )
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp())
 
 
 def to_passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
@@ -80,26 +65,26 @@ class HybridRetriever:
         k = k or self.settings.top_k
         mode = mode or self.settings.retrieval_mode
         sources = [s for s in (sources or []) if s] or None
-        since_ts, until_ts = as_timestamp(since), as_timestamp(until, end_of_day=True)
+        since_ts, until_ts = to_timestamp(since, field="since"), to_timestamp(until, end_of_day=True, field="until")
         n = max(self.settings.candidates, k * 4)
         query_vector = self.embedder.get_query_embedding(question)
 
         rankings: list[list[str]] = []
-        found: dict[str, tuple[str, dict, float]] = {}
+        found: dict[str, StoredChunk] = {}
         if mode in ("hybrid", "dense"):
             dense = self._dense(query_vector, n, sources, since_ts, until_ts)
-            rankings.append([cid for cid, *_ in dense])
-            found.update({cid: (text, meta, sim) for cid, text, meta, sim in dense})
+            rankings.append([c.chunk_id for c in dense])
+            found.update({c.chunk_id: c for c in dense})
         if mode in ("hybrid", "keyword"):
             hits = self._keyword(question, n, sources, since_ts, until_ts)
-            rankings.append([cid for cid, _ in hits])
-            missing = [cid for cid, _ in hits if cid not in found]
+            rankings.append([h.chunk_id for h in hits])
+            missing = [h.chunk_id for h in hits if h.chunk_id not in found]
             if missing:
                 got = self.store.get_chunks(ids=missing, with_embeddings=True)
                 for cid, text, meta, vector in zip(
                     got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
                 ):
-                    found[cid] = (text, meta, _dot(query_vector, vector))
+                    found[cid] = StoredChunk(cid, text, meta, _dot(query_vector, vector))
 
         fused: dict[str, float] = {}
         for ranking in rankings:
@@ -113,7 +98,7 @@ class HybridRetriever:
 
         ranked = sorted(fused, key=fused.get, reverse=True)
         chosen = self._diverse_top(ranked, found, k)
-        return [to_passage(cid, *found[cid]) for cid in chosen]
+        return [to_passage(*found[cid]) for cid in chosen]
 
     def forget_articles(self) -> None:
         """Articles were added, changed or deleted: the cached article filter data is stale."""
@@ -143,7 +128,7 @@ class HybridRetriever:
             and (until_ts is None or (ts is not None and ts <= until_ts))
         }
 
-    def _dense(self, vector, n, sources, since_ts, until_ts) -> list[tuple[str, str, dict, float]]:
+    def _dense(self, vector, n, sources, since_ts, until_ts) -> list[StoredChunk]:
         """Nearest chunks that pass the filters.
 
         Chroma's metadata filters scan the collection (about 250 ms at 100,000 chunks), so a filtered
@@ -155,34 +140,34 @@ class HybridRetriever:
             return self.store.query(vector, n)
         wide = self.store.nearest_ids(vector, n * OVERFETCH)
         allowed = self._articles_passing(sources, since_ts, until_ts)
-        kept = [(cid, sim) for cid, sim in wide if cid.rsplit(":", 1)[0] in allowed][:n]
+        kept = [hit for hit in wide if article_id_of(hit.chunk_id) in allowed][:n]
         if len(kept) < n and len(wide) == n * OVERFETCH:
             return self.store.query(vector, n, where)
-        got = self.store.get_chunks(ids=[cid for cid, _ in kept])
+        got = self.store.get_chunks(ids=[hit.chunk_id for hit in kept])
         rows = {
             cid: (text, meta) for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
-        return [(cid, *rows[cid], sim) for cid, sim in kept if cid in rows]
+        return [StoredChunk(cid, *rows[cid], sim) for cid, sim in kept if cid in rows]
 
-    def _keyword(self, question, n, sources, since_ts, until_ts) -> list[tuple[str, float]]:
+    def _keyword(self, question, n, sources, since_ts, until_ts) -> list[Hit]:
         """BM25 hits that pass the filters; like `_dense`, filtered questions over-fetch and filter by article
         first (the FTS5 filter columns are unindexed: 71 ms a query at 100,000 chunks)."""
         if not sources and since_ts is None and until_ts is None:
             return self.keyword.search(question, n)
         wide = self.keyword.search(question, n * OVERFETCH)
         allowed = self._articles_passing(sources, since_ts, until_ts)
-        kept = [(cid, score) for cid, score in wide if cid.rsplit(":", 1)[0] in allowed][:n]
+        kept = [hit for hit in wide if article_id_of(hit.chunk_id) in allowed][:n]
         if len(kept) < n and len(wide) == n * OVERFETCH:
             return self.keyword.search(question, n, sources=sources, since_ts=since_ts, until_ts=until_ts)
         return kept
 
     @staticmethod
-    def _diverse_top(ranked: list[str], found: dict[str, tuple[str, dict, float]], k: int) -> list[str]:
+    def _diverse_top(ranked: list[str], found: dict[str, StoredChunk], k: int) -> list[str]:
         """The top k, at most MAX_PER_ARTICLE from one article while others are left; then filled up in rank order."""
         chosen: list[str] = []
         per_article: dict[str, int] = {}
         for cid in ranked:
-            article_id = found[cid][1].get("article_id", "")
+            article_id = found[cid].metadata.get("article_id", "")
             if per_article.get(article_id, 0) < MAX_PER_ARTICLE:
                 per_article[article_id] = per_article.get(article_id, 0) + 1
                 chosen.append(cid)
@@ -193,9 +178,9 @@ class HybridRetriever:
         return sorted(chosen, key=ranked.index)
 
     @staticmethod
-    def _prefer_recent(fused: dict[str, float], found: dict[str, tuple[str, dict, float]]) -> None:
+    def _prefer_recent(fused: dict[str, float], found: dict[str, StoredChunk]) -> None:
         """For 'latest news' questions, scale dated candidates' scores up by how recent they are (up to x1.5)."""
-        stamps = {cid: found[cid][1].get("published_ts") for cid in fused}
+        stamps = {cid: found[cid].metadata.get("published_ts") for cid in fused}
         dated = [ts for ts in stamps.values() if ts is not None]
         if len(dated) < 2 or max(dated) == min(dated):
             return

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from core.dates import today_for
 from core.types import TimeFilter
 
 __all__ = ["TimeFilter", "parse_time", "today_for"]
@@ -63,21 +64,6 @@ _FULL_DATE = re.compile(
     rf"|{_MONTH.format('m2a')}\s+{_DAY.format('d2a')},?\s+{_YEAR.format('y2a')})\b",
     re.I,
 )
-
-
-def today_for(now: date | datetime | str | None, default: str | None = None) -> date:
-    """The "today" questions are relative to: `now`, else the setting NEWSRAG_NOW, else the real date."""
-    value = now if now not in (None, "") else default
-    if value in (None, ""):
-        return date.today()
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise ValueError(f"'now' must be a date as YYYY-MM-DD, not {value!r}") from None
 
 
 def parse_time(question: str, today: date) -> TimeFilter | None:

@@ -7,6 +7,8 @@ checks on what a request may ask for live here too, so both interfaces refuse th
 
 from __future__ import annotations
 
+from core.errors import GENERIC_MESSAGE, UsageError, user_message
+
 import re
 from datetime import date, datetime
 from typing import Any
@@ -105,21 +107,21 @@ def strip_sources(text: str) -> str:
 def check_question(question: str) -> str:
     question = (question or "").strip()
     if not question:
-        raise ValueError("The question is empty: send the question as text.")
+        raise UsageError("The question is empty: send the question as text.")
     if len(question) > MAX_QUESTION_CHARS:
-        raise ValueError(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}.")
+        raise UsageError(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}.")
     return question
 
 
 def check_filters(qa, *, sources: list[str] | None, since: date | None, until: date | None) -> None:
     """Sources the index has and a date range that can match; ValueError saying what to change otherwise."""
     if since and until and since > until:
-        raise ValueError(f"since ({since}) is after until ({until}): no article can match.")
+        raise UsageError(f"since ({since}) is after until ({until}): no article can match.")
     if sources:
         known = qa.sources()
         unknown = [s for s in sources if s not in known]
         if unknown:
-            raise ValueError(
+            raise UsageError(
                 f"Unknown source{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
                 f"the index has: {', '.join(map(repr, known)) or 'no articles yet'}."
             )
@@ -127,10 +129,4 @@ def check_filters(qa, *, sources: list[str] | None, since: date | None, until: d
 
 def user_error(exc: Exception) -> str:
     """A message for the client: newsrag's typed errors say what to do; anything else stays in the server log."""
-    from index.embed import ModelNotFoundError
-    from index.store import StoreError
-    from rag.llm import ModelError
-
-    if isinstance(exc, (ModelError, ModelNotFoundError, StoreError, ValueError, FileNotFoundError)):
-        return str(exc)
-    return "Something went wrong on the server; its log has the details. Please try again."
+    return user_message(exc) or GENERIC_MESSAGE

@@ -10,10 +10,10 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from core.dates import format_day as format_date
 from core.types import Answer, Citation, Passage
 
 REFUSAL_TITLE = "Not in the indexed articles"
@@ -26,7 +26,6 @@ EXAMPLE_QUESTIONS = [
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".xml", ".rss", ".atom")
 
 _MARKER_RE = re.compile(r"\[(\d{1,3})\]")
-_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # --- small pieces ------------------------------------------------------------------------------
@@ -70,31 +69,6 @@ def url_label(url: str | None) -> str:
         name = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
         return f"local file: {name}"
     return url
-
-
-def format_date(value: datetime | date | str | None) -> str:
-    """'30 Aug 2024' for a date, 'undated' for None; strings are parsed as ISO dates when possible."""
-    if value is None or value == "":
-        return "undated"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value[:10]
-    return f"{value.day} {value:%b %Y}"
-
-
-def parse_day(text: str | None, field: str) -> date | None:
-    """A filter date typed by a user: '' -> None, 'YYYY-MM-DD' -> date, anything else -> ValueError saying how to fix it."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if _DAY_RE.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
-    raise ValueError(f"{field}: {text!r} is not a date. Write it as YYYY-MM-DD, e.g. 2024-08-30, or leave it empty.")
 
 
 def file_size(n_bytes: int) -> str:
