@@ -1,23 +1,21 @@
-"""Shared fixtures: a network blocker, settings over a temporary data dir, and paths to the shared corpora."""
+"""Shared fixtures: a network blocker, settings over a temporary data dir, the fakes, and the shared corpora.
+
+Paths live in paths.py, the fakes in fakes.py, servers and processes in servers.py: test modules import those,
+never conftest or another test module.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import socket
-from pathlib import Path
 
 import pytest
+from paths import BBC_DIR, SHARED_CORPORA
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-REPO = Path(__file__).resolve().parents[1]
-CORPORA = REPO.parent / "shared" / "corpora"
-BBC = CORPORA / "bbc-news"
-SEED_ARTICLE = CORPORA / "seed" / "alibaba-baidu-ai-chips.txt"
-SAMPLE_CORPUS = REPO / "ingest" / "sample" / "articles"
 
 
 def _is_loopback(address) -> bool:
@@ -54,13 +52,29 @@ def block_network(monkeypatch):
 @pytest.fixture
 def settings(tmp_path):
     """Settings over a fresh data dir with the fast hash embedder."""
-    from core.settings import Settings
+    from fakes import fake_settings
 
-    return Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0)
+    return fake_settings(tmp_path / "data")
 
 
 @pytest.fixture
 def need_corpora():
-    if not BBC.is_dir():
+    if not BBC_DIR.is_dir():
         pytest.skip("../shared/corpora is not beside this checkout")
-    return CORPORA
+    return SHARED_CORPORA
+
+
+@pytest.fixture
+def scripted_llm():
+    """A fresh ScriptedLLM with nothing queued: queue replies with `.queue(...)`, or set `.rule`."""
+    from fakes import ScriptedLLM
+
+    return ScriptedLLM()
+
+
+@pytest.fixture
+def hash_embedder():
+    """The deterministic bag-of-words hash embedder (list of texts -> list of vectors)."""
+    from fakes import hash_embed
+
+    return hash_embed

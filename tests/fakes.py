@@ -1,13 +1,19 @@
-"""Test doubles shared by the test modules: a scripted LLM and passage builders.
+"""Test doubles shared by the test modules: one scripted LLM, one hash embedder, and passage builders.
 
-`ScriptedLLM` is a real llama-index LLM (complete, stream_complete, chat, stream_chat) that
-answers from a queue and records every prompt, and raises when asked with nothing queued, so a
-test can prove that a code path made no LLM call at all.
+`ScriptedLLM` is a real llama-index LLM (complete, stream_complete, and chat/stream_chat through them) that
+records every prompt and answers each call with, in order of precedence:
+  - the next queued reply (`ScriptedLLM([...])` or `.queue(...)`); a queued exception is raised instead;
+  - otherwise `rule(prompt)`, a function of the prompt (it may raise);
+  - otherwise it raises `UnexpectedLLMCall`, so a test can prove that a code path made no LLM call at all.
+Streamed replies arrive in pieces of `piece_chars`, `piece_delay` seconds apart; `delay` slows `complete`;
+`busy`, a context manager, is held while a reply is being produced (to count calls in flight).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +22,9 @@ from llama_index.core.base.llms.types import CompletionResponse, CompletionRespo
 from llama_index.core.bridge.pydantic import Field
 from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
+from paths import SEED_ARTICLE
 
 from core.types import Passage
-
-SEED_ARTICLE = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "seed" / "alibaba-baidu-ai-chips.txt"
 
 
 class UnexpectedLLMCall(AssertionError):
@@ -27,13 +32,17 @@ class UnexpectedLLMCall(AssertionError):
 
 
 class ScriptedLLM(CustomLLM):
-    """Replies from a queue, in order; records each (formatted) prompt it was given."""
+    """Replies from a queue, then by rule; records each (formatted) prompt it was given. Thread-safe."""
 
-    replies: list[str] = Field(default_factory=list)
+    replies: list[Any] = Field(default_factory=list)  # str replies, or exceptions to raise
     prompts: list[str] = Field(default_factory=list)
+    rule: Callable[[str], str] | None = Field(default=None, exclude=True)
     piece_chars: int = 7  # streamed replies arrive in pieces of this many characters
+    piece_delay: float = 0.0  # seconds before each streamed piece
+    delay: float = 0.0  # seconds `complete` takes
+    busy: Any = Field(default=None, exclude=True)  # a context manager held while a reply is produced
 
-    def __init__(self, replies: Iterable[str] = (), **data: Any) -> None:
+    def __init__(self, replies: Iterable[Any] = (), **data: Any) -> None:
         super().__init__(replies=list(replies), **data)
 
     @classmethod
@@ -44,15 +53,23 @@ class ScriptedLLM(CustomLLM):
     def metadata(self) -> LLMMetadata:
         return LLMMetadata(model_name="scripted", context_window=4096, num_output=256)
 
-    def queue(self, *replies: str) -> ScriptedLLM:
+    def queue(self, *replies: Any) -> ScriptedLLM:
         self.replies.extend(replies)
         return self
 
     def _next(self, prompt: str) -> str:
         self.prompts.append(prompt)
-        if not self.replies:
-            raise UnexpectedLLMCall(f"ScriptedLLM called with no reply queued; prompt was:\n{prompt[:500]}")
-        return self.replies.pop(0)
+        try:
+            reply = self.replies.pop(0)
+        except IndexError:
+            if self.rule is None:
+                raise UnexpectedLLMCall(
+                    f"ScriptedLLM called with no reply queued; prompt was:\n{prompt[:500]}"
+                ) from None
+            return self.rule(prompt)
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
 
     @property
     def calls(self) -> int:
@@ -60,20 +77,32 @@ class ScriptedLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text=self._next(prompt))
+        with self.busy or nullcontext():
+            time.sleep(self.delay)
+            return CompletionResponse(text=self._next(prompt))
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
         reply = self._next(prompt)
 
         def gen() -> CompletionResponseGen:
-            text = ""
-            for i in range(0, len(reply), self.piece_chars):
-                delta = reply[i : i + self.piece_chars]
-                text += delta
-                yield CompletionResponse(text=text, delta=delta)
+            with self.busy or nullcontext():
+                text = ""
+                for i in range(0, len(reply), self.piece_chars):
+                    time.sleep(self.piece_delay)
+                    delta = reply[i : i + self.piece_chars]
+                    text += delta
+                    yield CompletionResponse(text=text, delta=delta)
 
         return gen()
+
+
+def fake_settings(data_dir: Path, **overrides: Any):
+    """Settings for the fast fakes over data_dir: the hash embedder, no relevance cut-off (the `settings` fixture;
+    module-scoped fixtures call this with their own data dir)."""
+    from core.settings import Settings
+
+    return Settings(data_dir=data_dir, embed_model="hash", min_relevance=0.0, **overrides)
 
 
 def passage(

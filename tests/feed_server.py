@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
-TECH = CORPORA / "bbc-news" / "tech"
-RTQA = CORPORA / "realtimeqa-2022" / "articles"
+from paths import BBC_TECH, REALTIMEQA_DIR
+
+TECH = BBC_TECH
+RTQA = REALTIMEQA_DIR / "articles"
 
 
 @dataclass
@@ -165,3 +165,39 @@ def article_page(title: str, body: str, site: str = "Loop News") -> str:
         f"<body><nav>Home | World | Tech</nav><article><h1>{escape(title)}</h1>{paragraphs}</article>"
         "<footer>Copyright Loop News</footer></body></html>"
     )
+
+
+class Clock:
+    """A fake clock (a callable giving seconds) that tests move on by hand."""
+
+    def __init__(self, now: float = 1_700_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+# Five BBC tech articles from the shared corpus: item(n) is the n-th as a feed entry.
+ARTICLES = [
+    "2d-metal-slug-offers-retro-fun.txt",
+    "apple-mac-mini-gets-warm-welcome.txt",
+    "ban-hits-half-life-2-pirates-hard.txt",
+    "blog-reading-explodes-in-america.txt",
+    "broadband-fuels-online-change.txt",
+]
+
+
+def item(n: int, **changes) -> Item:
+    title, body = bbc_article(ARTICLES[n])
+    values = dict(
+        title=title,
+        text=body,
+        link=f"https://news.example.com/{n}",
+        guid=f"urn:story:{n}",
+        date=f"Mon, 1{n} Jan 2005 10:00:00 GMT",
+    )
+    values.update(changes)
+    return Item(**values)

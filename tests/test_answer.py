@@ -166,14 +166,25 @@ def test_stream_and_answer_agree(settings):
 
 
 def test_llm_failure_becomes_a_model_error_with_advice(settings):
-    class Broken(ScriptedLLM):
-        def _next(self, prompt):
-            raise ConnectionError("connection refused")
+    def refused(prompt: str) -> str:
+        raise ConnectionError("connection refused")
 
-    answerer = Answerer(lambda: Broken(), settings)
+    answerer = Answerer(lambda: ScriptedLLM(rule=refused), settings)
     with pytest.raises(ModelError, match="Check the model server"):
         answerer.answer("Q?", DOCS)
     with pytest.raises(ModelError):
+        list(answerer.stream("Q?", DOCS))
+
+
+def test_a_bug_inside_the_llm_call_is_not_blamed_on_the_model_server(settings):
+    class Buggy(ScriptedLLM):
+        def _next(self, prompt):
+            raise KeyError("answer_text")
+
+    answerer = Answerer(lambda: Buggy(), settings)
+    with pytest.raises(KeyError):
+        answerer.answer("Q?", DOCS)
+    with pytest.raises(KeyError):
         list(answerer.stream("Q?", DOCS))
 
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from fakes import ScriptedLLM
+from paths import SAMPLE_CORPUS, SAMPLE_SEED
+from servers import free_port, started_process
 
 import app
 from rag.api import NewsQA
 from ui import present
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "ingest" / "sample" / "articles" / "seed" / "alibaba-baidu-ai-chips.txt"
+SEED = SAMPLE_SEED
 
 
 @pytest.fixture
@@ -94,12 +92,7 @@ def test_user_error_passes_typed_messages_through():
     assert "log" in app._user_error(KeyError("x"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+@pytest.mark.integration
 def test_python_app_py_indexes_the_sample_corpus_and_serves(tmp_path):
     """What `make run` does, over an empty data dir (hash embedder; no LLM is needed to start)."""
     from gradio_client import Client
@@ -111,27 +104,12 @@ def test_python_app_py_indexes_the_sample_corpus_and_serves(tmp_path):
         "NEWSRAG_LLM": str(tmp_path / "missing.gguf"),  # warm-up fails in the background; serving goes on
         "HF_HUB_OFFLINE": "1",
     }
-    log = tmp_path / "server.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--data-dir", str(tmp_path / "data"), "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and f"127.0.0.1:{port}" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            time.sleep(0.5)
+    cmd = [sys.executable, "app.py", "--data-dir", str(tmp_path / "data"), "--port", str(port)]
+    with started_process(cmd, ready=lambda proc: f"127.0.0.1:{port}" in proc.output(), env=env, timeout=120) as proc:
         stats = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(api_name="/stats")
-        samples = len(list((REPO / "ingest" / "sample" / "articles").rglob("*.txt")))
+        samples = len(list(SAMPLE_CORPUS.rglob("*.txt")))
         assert stats["articles"] == samples
-        assert "sample corpus indexed" in log.read_text()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        assert "sample corpus indexed" in proc.output()
 
 
 def test_main_reports_a_busy_port_instead_of_a_traceback(tmp_path, capsys, monkeypatch):
@@ -145,5 +123,26 @@ def test_main_reports_a_busy_port_instead_of_a_traceback(tmp_path, capsys, monke
     assert "choose another --port" in capsys.readouterr().err
 
 
-def test_example_questions_are_offered():
-    assert "Why are Alibaba and Baidu training AI on their own chips?" in present.EXAMPLE_QUESTIONS
+# Each example question and the sample article that answers it.
+EXAMPLE_SOURCES = {
+    "Why are Alibaba and Baidu training AI on their own chips?": "seed/alibaba-baidu-ai-chips.txt",
+    "Why did the US cyber security chief resign?": "tech/us-cyber-security-chief-resigns.txt",
+    "How are mobile phones being used as bus tickets?": "tech/mobiles-double-up-as-bus-tickets.txt",
+    "Why did Valve's ban hit Half-Life 2 pirates hard?": "tech/ban-hits-half-life-2-pirates-hard.txt",
+}
+
+
+def test_example_questions_are_offered_and_the_sample_corpus_answers_them(qa):
+    """The Ask tab offers the example questions, and each finds its own sample article first: an example that
+    the bundled corpus cannot answer would greet a new user with a refusal."""
+    assert set(present.EXAMPLE_QUESTIONS) == set(EXAMPLE_SOURCES), "an example question without its article here"
+    demo = app.build_app(qa)
+    try:
+        (chat,) = [c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "nr-chat"]
+        assert [e["text"] for e in chat["props"]["examples"]] == present.EXAMPLE_QUESTIONS
+    finally:
+        demo.close()
+    assert qa.ingest([SAMPLE_CORPUS]).ok
+    for question, source in EXAMPLE_SOURCES.items():
+        hits = qa.retrieve(question, k=3)
+        assert hits and hits[0].url.endswith(source), (question, [h.url for h in hits])

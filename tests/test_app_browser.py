@@ -7,13 +7,13 @@ that answers by rule, slowly enough for streaming to be visible. Screenshots go 
 from __future__ import annotations
 
 import json
-import socket
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fakes import ScriptedLLM, fake_settings
+from paths import REPO, SAMPLE_CORPUS
+from servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "ingest" / "sample" / "articles"
+SAMPLE = SAMPLE_CORPUS
 OUT = REPO / "test-output"
 SEED_URL = "https://www.hawkinsight.com/en/article/alibaba-baidu-ai-chips"
 EVIL = '<script>window.__pwned=1</script> and <img src=x onerror="window.__pwned=1">'
@@ -44,39 +43,9 @@ REWRITE = "How much did Alibaba and Baidu shares rise in Hong Kong?"
 FOLLOW_UP_REPLY = "Alibaba's gain was close to 7%, and Baidu also rose more than 6% [1]."
 
 
-def make_rule_llm(rule: Callable[[str], str], delay: float = 0.0):
+def make_rule_llm(rule: Callable[[str], str], delay: float = 0.0) -> ScriptedLLM:
     """A llama-index LLM whose reply is rule(prompt); streamed in small pieces, `delay` seconds apart."""
-    from llama_index.core.base.llms.types import CompletionResponse, LLMMetadata
-    from llama_index.core.llms.callbacks import llm_completion_callback
-    from llama_index.core.llms.custom import CustomLLM
-
-    class RuleLLM(CustomLLM):
-        prompts: list[str] = []
-
-        @property
-        def metadata(self) -> LLMMetadata:
-            return LLMMetadata(model_name="rule", context_window=4096, num_output=256)
-
-        @llm_completion_callback()
-        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-            self.prompts.append(prompt)
-            return CompletionResponse(text=rule(prompt))
-
-        @llm_completion_callback()
-        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any):
-            self.prompts.append(prompt)
-            reply = rule(prompt)
-
-            def gen():
-                text = ""
-                for i in range(0, len(reply), 6):
-                    time.sleep(delay)
-                    text += reply[i : i + 6]
-                    yield CompletionResponse(text=text, delta=reply[i : i + 6])
-
-            return gen()
-
-    return RuleLLM()
+    return ScriptedLLM(rule=rule, piece_chars=6, piece_delay=delay)
 
 
 def answer_rule(prompt: str) -> str:
@@ -88,12 +57,6 @@ def answer_rule(prompt: str) -> str:
     if "chips" in question:
         return FIRST_REPLY
     return REFUSAL
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _body(path: Path) -> tuple[str, str]:
@@ -139,14 +102,11 @@ def write_corpus(folder: Path) -> Path:
 def server(tmp_path_factory):
     """The app over a small index, served on a free loopback port; yields (url, qa, llm)."""
     import app
-    from core.settings import Settings
     from rag.api import NewsQA
 
     root = tmp_path_factory.mktemp("app")
-    settings = Settings(
-        data_dir=root / "data",
-        embed_model="hash",
-        min_relevance=0.0,
+    settings = fake_settings(
+        root / "data",
         retrieval_mode="keyword",
         top_k=3,
         max_upload_mb=0.05,
@@ -334,7 +294,7 @@ def test_library_deletes_an_article(page, server):
 
 
 def test_feeds_tab_subscribes_refreshes_shows_failures_and_unsubscribes(page, server):
-    from tests.feed_server import Feed, FeedServer, Item, bbc_article
+    from feed_server import Feed, FeedServer, Item, bbc_article
 
     _, qa, _ = server
     before = qa.stats()["articles"]

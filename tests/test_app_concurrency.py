@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
+from fakes import ScriptedLLM, fake_settings
+from servers import free_port
 
 ANIMALS = ["Kestrel", "Marmot", "Ibex", "Narwhal", "Ocelot", "Pangolin", "Quokka", "Tapir"]
 REFUSAL = "The indexed articles don't contain the answer to this question."
@@ -47,50 +46,20 @@ class Overlap:
             self.now -= 1
 
 
-def make_passage_reading_llm(overlap: Overlap, delay: float):
-    """Answers '<the fact> [n]' from the passage n that mentions the asked-about project; refuses otherwise."""
-    from llama_index.core.base.llms.types import CompletionResponse, LLMMetadata
-    from llama_index.core.llms.callbacks import llm_completion_callback
-    from llama_index.core.llms.custom import CustomLLM
-
-    def reply(prompt: str) -> str:
-        asked = prompt.rsplit("Question:", 1)[-1].split("\n", 1)[0]
-        animal = next((a for a in ANIMALS if a in asked), None)
-        for number, body in re.findall(r'<passage id="(\d+)"[^>]*>(.*?)</passage>', prompt, re.S):
-            if animal and fact(animal) in body:
-                return f"{fact(animal)[:-1]} [{number}]."
-        return REFUSAL
-
-    class PassageReadingLLM(CustomLLM):
-        @property
-        def metadata(self) -> LLMMetadata:
-            return LLMMetadata(model_name="reader", context_window=4096, num_output=256)
-
-        @llm_completion_callback()
-        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-            with overlap:
-                time.sleep(delay)
-                return CompletionResponse(text=reply(prompt))
-
-        @llm_completion_callback()
-        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any):
-            text = reply(prompt)
-
-            def gen():
-                with overlap:
-                    for i in range(0, len(text), 8):
-                        time.sleep(delay / 4)
-                        yield CompletionResponse(text=text[: i + 8], delta=text[i : i + 8])
-
-            return gen()
-
-    return PassageReadingLLM()
+def passage_reading_reply(prompt: str) -> str:
+    """'<the fact> [n]' from the passage n that mentions the asked-about project; a refusal otherwise."""
+    asked = prompt.rsplit("Question:", 1)[-1].split("\n", 1)[0]
+    animal = next((a for a in ANIMALS if a in asked), None)
+    for number, body in re.findall(r'<passage id="(\d+)"[^>]*>(.*?)</passage>', prompt, re.S):
+        if animal and fact(animal) in body:
+            return f"{fact(animal)[:-1]} [{number}]."
+    return REFUSAL
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def make_passage_reading_llm(overlap: Overlap, delay: float) -> ScriptedLLM:
+    """Answers by `passage_reading_reply`, `delay` seconds a reply (a quarter of it per streamed piece), and counts
+    the calls in flight in `overlap`."""
+    return ScriptedLLM(rule=passage_reading_reply, delay=delay, piece_chars=8, piece_delay=delay / 4, busy=overlap)
 
 
 def write_jsonl(path, animals: list[str]) -> None:
@@ -111,13 +80,10 @@ def write_jsonl(path, animals: list[str]) -> None:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     import app
-    from core.settings import Settings
     from rag.api import NewsQA
 
     root = tmp_path_factory.mktemp("concurrency")
-    settings = Settings(
-        data_dir=root / "data", embed_model="hash", min_relevance=0.0, retrieval_mode="keyword", top_k=3
-    )
+    settings = fake_settings(root / "data", retrieval_mode="keyword", top_k=3)
     overlap = Overlap()
     qa = NewsQA(settings=settings, llm=make_passage_reading_llm(overlap, delay=0.4))
     write_jsonl(root / "projects.jsonl", ANIMALS)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from paths import SHARED_CORPORA
 
 from bench.common import Report, percentile, summarize
 from bench.corpus import copy_corpus, corpus_files, retrieval_questions
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = SHARED_CORPORA
 
 
 def test_percentile_and_summary_match_hand_computed_values():

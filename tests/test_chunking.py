@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paths import REPO, SAMPLE_CORPUS, SHARED_CORPORA
 
 from core.text import sentence_spans
 from ingest.chunking import chunk_text, count_tokens
 from ingest.normalize import normalize_text
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = SHARED_CORPORA
 
 
 def _sentences(text: str) -> list[str]:
@@ -99,9 +103,31 @@ def test_chunk_prefers_paragraph_break_when_half_full() -> None:
     assert chunks[1].text == para2
 
 
-def test_chunking_is_deterministic() -> None:
-    text = (CORPORA / "bbc-news" / "tech" / "2d-metal-slug-offers-retro-fun.txt").read_text(encoding="utf-8")
-    assert chunk_text(text, 80, 20) == chunk_text(text, 80, 20)
+_CHUNK_SPANS = (
+    "import json, sys\n"
+    "from ingest.chunking import chunk_text\n"
+    "text = open(sys.argv[1], encoding='utf-8').read()\n"
+    "print(json.dumps([[c.index, c.start, c.end] for c in chunk_text(text, 80, 20)]))"
+)
+
+
+def test_chunking_is_deterministic_across_processes() -> None:
+    """Chunk ids are the article id and the chunk's index, so a re-ingest in another process must cut the same
+    text into the same chunks: no dependence on the hash seed, set order or anything else in the process."""
+    path = SAMPLE_CORPUS / "tech" / "2d-metal-slug-offers-retro-fun.txt"
+    text = path.read_text(encoding="utf-8")
+    chunks = chunk_text(text, 80, 20)
+    spans = [[c.index, c.start, c.end] for c in chunks]
+    assert len(chunks) > 2 and [c.index for c in chunks] == list(range(len(chunks)))
+    assert all(c.text == text[c.start : c.end] for c in chunks)
+    for seed in ("0", "1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}
+        got = subprocess.run(
+            [sys.executable, "-c", _CHUNK_SPANS, str(path)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert got.returncode == 0, got.stderr
+        assert json.loads(got.stdout) == spans, f"other chunks with PYTHONHASHSEED={seed}"
 
 
 @pytest.mark.parametrize(("size", "overlap"), [(0, 0), (10, 10), (10, -1)])

@@ -7,22 +7,21 @@ right after a chosen write (chunks stored but not keyword-indexed, keyword-index
 from __future__ import annotations
 
 import logging
-import os
 import random
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
+from index_state import assert_consistent, child_env, qa_state, raw_state
+from paths import BBC_TECH, REPO
 
 from core.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
-BBC_TECH = REPO.parent / "shared" / "corpora" / "bbc-news" / "tech"
+pytestmark = pytest.mark.integration  # `newsrag ingest` and the index reads run in child processes
 
 # The child: `newsrag ingest` with small batches, optionally killing itself right after the Nth call of a write.
 CHILD = r"""
@@ -69,15 +68,6 @@ sys.exit(main(sys.argv[4:]))
 """
 
 
-def _env(embed_model: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSRAG_")}
-    env.update(
-        NEWSRAG_EMBED_MODEL=embed_model, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False"
-    )
-    env["PYTHONPATH"] = str(REPO)
-    return env
-
-
 def run_child(
     tmp: Path,
     data_dir: Path,
@@ -106,7 +96,7 @@ def run_child(
         str(corpus),
     ]
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=_env(embed_model), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, cwd=REPO, env=child_env(embed_model), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         if kill_after is not None:
@@ -122,71 +112,6 @@ def run_child(
     if proc.returncode not in (0, -signal.SIGKILL):
         raise AssertionError(f"ingest child failed ({proc.returncode}):\n{out}\n{err}")
     return proc.returncode
-
-
-def state_of(chunks, articles, keyword_path: Path) -> dict:
-    """Everything a consistency check needs, from the two Chroma collections and the keyword file, without repair."""
-    got_chunks = chunks.get(include=["metadatas"])
-    got_articles = articles.get(include=["metadatas"])
-    conn = sqlite3.connect(keyword_path)
-    try:
-        keyword_hashes = dict(conn.execute("SELECT article_id, content_hash FROM articles"))
-        keyword_chunk_ids = [row[0] for row in conn.execute("SELECT chunk_id FROM chunks")]
-    finally:
-        conn.close()
-    metas = dict(zip(got_articles["ids"], got_articles["metadatas"], strict=True))
-    return {
-        "records": {aid: meta["content_hash"] for aid, meta in metas.items()},
-        "n_chunks": {aid: meta["n_chunks"] for aid, meta in metas.items()},
-        "chunk_ids": list(got_chunks["ids"]),
-        "chunk_articles": dict(Counter(meta["article_id"] for meta in got_chunks["metadatas"])),
-        "keyword_hashes": keyword_hashes,
-        "keyword_chunk_ids": keyword_chunk_ids,
-    }
-
-
-def qa_state(qa) -> dict:
-    """The state of an open NewsQA's index (in this process)."""
-    return state_of(qa.store.chunks, qa.store.articles, qa.settings.keyword_path)
-
-
-_STATE_CHILD = r"""
-import json, sys
-from pathlib import Path
-import chromadb
-from chromadb.config import Settings
-sys.path.insert(0, sys.argv[2])
-from test_crash_safety import state_of
-data = Path(sys.argv[1])
-client = chromadb.PersistentClient(path=str(data / "chroma"), settings=Settings(anonymized_telemetry=False))
-print(json.dumps(state_of(client.get_collection("newsrag-chunks"), client.get_collection("newsrag-articles"),
-                          data / "keyword.sqlite3")))
-"""
-
-
-def raw_state(data_dir: Path) -> dict:
-    """The state of an embedded index on disk, read in a fresh process (this one may hold stale Chroma caches)."""
-    import json
-
-    got = subprocess.run(
-        [sys.executable, "-c", _STATE_CHILD, str(data_dir), str(Path(__file__).parent)],
-        cwd=REPO,
-        env=_env("hash"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert got.returncode == 0, got.stderr
-    return json.loads(got.stdout)
-
-
-def assert_consistent(state: dict) -> None:
-    """No duplicates, no orphans, no record missing chunks, and the keyword index mirrors Chroma exactly."""
-    assert len(state["chunk_ids"]) == len(set(state["chunk_ids"])), "duplicate chunk ids"
-    assert set(state["chunk_articles"]) == set(state["records"]), "chunks without a record, or records without chunks"
-    assert state["chunk_articles"] == state["n_chunks"], "an article's chunk count differs from its record"
-    assert state["keyword_hashes"] == state["records"], "keyword index articles differ from Chroma's records"
-    assert Counter(state["keyword_chunk_ids"]) == Counter(state["chunk_ids"]), "FTS rows differ from Chroma's chunks"
 
 
 def assert_same_as_clean(state: dict, clean: dict) -> None:
@@ -223,6 +148,7 @@ def _partial(state: dict, clean: dict) -> bool:
     return len(state["records"]) < len(clean["records"]) or len(state["chunk_ids"]) != sum(state["n_chunks"].values())
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize(
     "point,nth",
@@ -246,6 +172,7 @@ _rng = random.Random(20250912)
 KILL_TIMES = [0.5, 1.5, 3.0] + [round(_rng.uniform(1.0, 5.0), 2) for _ in range(3)]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("seconds", KILL_TIMES)
 def test_kill_after_a_delay_then_ingest_again_equals_clean_ingest(tmp_path, corpus, clean, seconds):
@@ -258,6 +185,7 @@ def test_kill_after_a_delay_then_ingest_again_equals_clean_ingest(tmp_path, corp
     assert_same_as_clean(raw_state(data), clean)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_kill_twice_in_a_row_then_finish(tmp_path, corpus, clean):
     data = tmp_path / "data"
@@ -267,6 +195,7 @@ def test_kill_twice_in_a_row_then_finish(tmp_path, corpus, clean):
     assert_same_as_clean(raw_state(data), clean)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_kill_while_updating_edited_articles(tmp_path, corpus, clean):
     """Edited articles: the old chunks are deleted before the new ones are written; a kill in between loses nothing."""
@@ -318,14 +247,13 @@ def test_kill_with_the_real_embedder(tmp_path, corpus, clean):
 
 
 @pytest.fixture
-def indexed(tmp_path, corpus):
+def indexed(tmp_path, corpus, settings):
     from rag.api import NewsQA
 
     small = tmp_path / "small"
     small.mkdir()
     for path in sorted(corpus.glob("*.txt"))[:15]:
         shutil.copy(path, small / path.name)
-    settings = Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0)
     qa = NewsQA(settings=settings)
     qa.ingest([small])
     before = raw_state(settings.data_dir)
@@ -381,7 +309,7 @@ def test_keyword_only_search_works_after_rebuild(indexed):
     assert hits and all("broadband" in (p.text + p.title).lower() for p in hits)
 
 
-def test_delete_interrupted_between_chunks_and_record_is_repaired(tmp_path, corpus):
+def test_delete_interrupted_between_chunks_and_record_is_repaired(tmp_path, corpus, settings):
     """`delete` removes chunks first; a crash before the record goes must not leave an article without text."""
     from index.store import ChromaStore
     from rag.api import NewsQA
@@ -390,7 +318,6 @@ def test_delete_interrupted_between_chunks_and_record_is_repaired(tmp_path, corp
     small.mkdir()
     for path in sorted(corpus.glob("*.txt"))[:5]:
         shutil.copy(path, small / path.name)
-    settings = Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0)
     qa = NewsQA(settings=settings)
     qa.ingest([small])
     victim = small / sorted(p.name for p in small.iterdir())[0]

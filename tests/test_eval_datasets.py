@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from paths import SHARED_CORPORA
 
 from eval.datasets_io import QUESTION_TYPES, DatasetError, load_dataset, resolve_dataset, source_problems
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = SHARED_CORPORA
 SUITES = ("seed", "bbc-tech", "trust-dev", "trust-test")
 TRUST = ("trust-dev", "trust-test")
 

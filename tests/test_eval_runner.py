@@ -7,21 +7,16 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from llama_index.core.base.llms.types import CompletionResponse, CompletionResponseGen, LLMMetadata
-from llama_index.core.bridge.pydantic import Field
-from llama_index.core.llms.callbacks import llm_completion_callback
-from llama_index.core.llms.custom import CustomLLM
+from fakes import ScriptedLLM
+from paths import REPO
 
 from core.settings import Settings
 from eval.gate import check_report, check_summary
 from eval.gate import main as gate_main
 from eval.runner import Config, corpus_items, main, run_eval
 from rag.answer import REFUSAL
-
-REPO = Path(__file__).resolve().parents[1]
 
 ARTICLES = {
     "tech/bloglines.txt": "Ask Jeeves buys Bloglines\n\nAsk Jeeves has bought the Bloglines website to improve the way it handles blogs. The price was not revealed.",
@@ -54,37 +49,23 @@ REPLIES: dict[str, tuple[str, str] | str | None] = {
 PASSAGE_RE = re.compile(r'<passage id="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
 
 
-class KeyedLLM(CustomLLM):
+def keyed_reply(prompt: str) -> str:
     """Answers by question keyword and cites whichever passage holds the needed phrase."""
+    question = prompt.rsplit("Question:", 1)[1]
+    for key, spec in REPLIES.items():
+        if key in question:
+            if spec is None:
+                return REFUSAL
+            if spec == "raise":
+                raise RuntimeError("the model crashed")
+            reply, phrase = spec
+            number = next(n for n, text in PASSAGE_RE.findall(prompt) if phrase in text)
+            return reply.format(n=number)
+    raise AssertionError(f"no reply for {question!r}")
 
-    calls: list[str] = Field(default_factory=list)
 
-    @property
-    def metadata(self) -> LLMMetadata:
-        return LLMMetadata(model_name="keyed", context_window=4096, num_output=256)
-
-    def _reply(self, prompt: str) -> str:
-        question = prompt.rsplit("Question:", 1)[1]
-        self.calls.append(question)
-        for key, spec in REPLIES.items():
-            if key in question:
-                if spec is None:
-                    return REFUSAL
-                if spec == "raise":
-                    raise RuntimeError("the model crashed")
-                reply, phrase = spec
-                number = next(n for n, text in PASSAGE_RE.findall(prompt) if phrase in text)
-                return reply.format(n=number)
-        raise AssertionError(f"no reply for {question!r}")
-
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text=self._reply(prompt))
-
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        text = self._reply(prompt)
-        yield CompletionResponse(text=text, delta=text)
+def keyed_llm() -> ScriptedLLM:
+    return ScriptedLLM(rule=keyed_reply, piece_chars=10_000)  # a stream in one piece
 
 
 @pytest.fixture
@@ -103,20 +84,20 @@ def dataset(tmp_path) -> Path:
     return path
 
 
-def _settings(tmp_path, **kw) -> Settings:
-    return Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0, **kw)
+def _settings(settings, **kw) -> Settings:
+    return settings.model_copy(update=kw)
 
 
 def _by_id(run: dict) -> dict[str, dict]:
     return {q["id"]: q for q in run["questions"]}
 
 
-def test_full_run_scores_answers_refusals_citations_and_survives_a_failure(tmp_path, corpus, dataset):
-    llm = KeyedLLM()
+def test_full_run_scores_answers_refusals_citations_and_survives_a_failure(tmp_path, settings, corpus, dataset):
+    llm = keyed_llm()
     report = run_eval(
         dataset,
         corpus=[corpus],
-        configs=[Config("hybrid", _settings(tmp_path))],
+        configs=[Config("hybrid", _settings(settings))],
         sources_root=corpus,
         llm=llm,
         progress=False,
@@ -132,10 +113,10 @@ def test_full_run_scores_answers_refusals_citations_and_survives_a_failure(tmp_p
     assert questions["q3"]["scores"]["hit@1"] == 1.0
     assert questions["q5"]["refused"] is True and questions["q5"]["scores"]["match"] is None
     # the crashing question is recorded and the run went on
-    assert questions["q6"]["error"].startswith("ModelError") and "the model crashed" in questions["q6"]["error"]
+    assert questions["q6"]["error"].startswith("RuntimeError") and "the model crashed" in questions["q6"]["error"]
     # the question about names no article mentions is refused before any LLM call
     assert questions["q5"]["refusal_reason"] == "not_addressed"
-    assert len(llm.calls) == len(QUESTIONS) - 1
+    assert llm.calls == len(QUESTIONS) - 1
     overall = run["summary"]["overall"]
     assert overall["n"] == 6 and overall["failed"] == 1
     assert overall["match"] == 1.0
@@ -144,8 +125,8 @@ def test_full_run_scores_answers_refusals_citations_and_survives_a_failure(tmp_p
     assert overall["total_median"] is not None
 
 
-def test_retrieval_only_compares_configs_on_one_shared_index_without_an_llm(tmp_path, corpus, dataset):
-    configs = [Config("hybrid", _settings(tmp_path)), Config("keyword", _settings(tmp_path, retrieval_mode="keyword"))]
+def test_retrieval_only_compares_configs_on_one_shared_index_without_an_llm(tmp_path, settings, corpus, dataset):
+    configs = [Config("hybrid", _settings(settings)), Config("keyword", _settings(settings, retrieval_mode="keyword"))]
     report = run_eval(
         dataset, corpus=[corpus], configs=configs, sources_root=corpus, retrieval_only=True, progress=False
     )
@@ -161,11 +142,11 @@ def test_retrieval_only_compares_configs_on_one_shared_index_without_an_llm(tmp_
         assert _by_id(run)["q1"]["answer"] is None
 
 
-def test_index_is_cached_and_chunking_changes_get_their_own(tmp_path, corpus, dataset):
+def test_index_is_cached_and_chunking_changes_get_their_own(tmp_path, settings, corpus, dataset):
     first = run_eval(
         dataset,
         corpus=[corpus],
-        configs=[Config("a", _settings(tmp_path))],
+        configs=[Config("a", _settings(settings))],
         sources_root=corpus,
         retrieval_only=True,
         limit=1,
@@ -174,7 +155,7 @@ def test_index_is_cached_and_chunking_changes_get_their_own(tmp_path, corpus, da
     again = run_eval(
         dataset,
         corpus=[corpus],
-        configs=[Config("a", _settings(tmp_path))],
+        configs=[Config("a", _settings(settings))],
         sources_root=corpus,
         retrieval_only=True,
         limit=1,
@@ -185,7 +166,7 @@ def test_index_is_cached_and_chunking_changes_get_their_own(tmp_path, corpus, da
     other = run_eval(
         dataset,
         corpus=[corpus],
-        configs=[Config("b", _settings(tmp_path, chunk_tokens=100))],
+        configs=[Config("b", _settings(settings, chunk_tokens=100))],
         sources_root=corpus,
         retrieval_only=True,
         limit=1,

@@ -8,19 +8,17 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
+from feed_server import ARTICLES, Clock, Feed, FeedServer, Item, bbc_article, item
+from paths import REPO
+from servers import wait_for_line
 
 from cli.main import main as cli_main
 from ingest.feeds import FeedRefresher, parse_interval
 from ingest.feedstate import FeedState
 from ingest.scheduler import Scheduler
 from rag.api import NewsQA
-from tests.feed_server import Feed, FeedServer, Item, bbc_article
-from tests.test_feeds import ARTICLES, Clock, item
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -77,7 +75,7 @@ def _env(data_dir) -> dict[str, str]:
         "NEWSRAG_DATA_DIR": str(data_dir),
         "NEWSRAG_EMBED_MODEL": "hash",
         "NEWSRAG_ALLOW_HOSTS": '["127.0.0.1"]',
-        "PYTHONPATH": REPO,
+        "PYTHONPATH": str(REPO),
     }
 
 
@@ -119,20 +117,7 @@ def test_feeds_commands(server, tmp_path, capsys, monkeypatch):
     assert json.loads(capsys.readouterr().out)["sources"] == {"Alpha": 2}  # removing a feed keeps its articles
 
 
-def _wait_for(proc, lines: list[str], needle: str, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                break
-            continue
-        lines.append(line)
-        if needle in line:
-            return line
-    raise AssertionError(f"no line with {needle!r} from watch; it printed:\n{''.join(lines)}")
-
-
+@pytest.mark.integration
 def test_watch_refreshes_and_stops_cleanly_on_sigterm(server, tmp_path):
     data = tmp_path / "data"
     env = _env(data)
@@ -147,11 +132,11 @@ def test_watch_refreshes_and_stops_cleanly_on_sigterm(server, tmp_path):
     )  # fmt: skip
     lines: list[str] = []
     try:
-        _wait_for(proc, lines, "2 new")
+        wait_for_line(proc, lines, "2 new")
         title, body = bbc_article(ARTICLES[2])
         server.feeds["/w.xml"].items.append(Item(title, body, link="https://news.example.com/w2", guid="w2"))
-        _wait_for(proc, lines, "1 new")
-        _wait_for(proc, lines, "not modified")  # the next refresh: a 304
+        wait_for_line(proc, lines, "1 new")
+        wait_for_line(proc, lines, "not modified")  # the next refresh: a 304
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)
         lines.append(out)

@@ -7,24 +7,13 @@ saw (conditional ones and the 304s it answered), pages fetched. The hash embedde
 from __future__ import annotations
 
 import pytest
+from feed_server import ARTICLES, Clock, Feed, FeedServer, Item, article_page, bbc_article, item
 
 from ingest.feeds import FeedRefresher, parse_entries, parse_interval, parse_retry_after
 from ingest.feedstate import FeedState
 from ingest.opml import OPMLError, OutlineFeed, read_opml, write_opml
 from ingest.readers import ReadError
 from rag.api import NewsQA
-from tests.feed_server import Feed, FeedServer, Item, article_page, bbc_article
-
-
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class CountingEmbedder:
@@ -37,28 +26,6 @@ class CountingEmbedder:
     def get_text_embedding_batch(self, texts, **kwargs):
         self.texts += len(texts)
         return self.inner.get_text_embedding_batch(texts, **kwargs)
-
-
-ARTICLES = [
-    "2d-metal-slug-offers-retro-fun.txt",
-    "apple-mac-mini-gets-warm-welcome.txt",
-    "ban-hits-half-life-2-pirates-hard.txt",
-    "blog-reading-explodes-in-america.txt",
-    "broadband-fuels-online-change.txt",
-]
-
-
-def item(n: int, **changes) -> Item:
-    title, body = bbc_article(ARTICLES[n])
-    values = dict(
-        title=title,
-        text=body,
-        link=f"https://news.example.com/{n}",
-        guid=f"urn:story:{n}",
-        date=f"Mon, 1{n} Jan 2005 10:00:00 GMT",
-    )
-    values.update(changes)
-    return Item(**values)
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ import time
 
 import pytest
 from fakes import ScriptedLLM
+from feed_server import Feed, FeedServer, Item, item
 
 import app
 from rag.api import NewsQA
-from tests.feed_server import Feed, FeedServer, Item
-from tests.test_feeds import item
 from ui import feeds_tab
 
 

@@ -15,13 +15,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from paths import BBC_TECH
 
 from core.settings import Settings
 from ingest import fetch
 from ingest.fetch import FetchError, fetch_url
 from ingest.readers import load_sources
 
-TECH = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "bbc-news" / "tech"
+TECH = BBC_TECH
 
 
 def _article_html() -> bytes:

@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_crash_safety import assert_consistent, qa_state
+from index_state import assert_consistent, qa_state
 
-from core.settings import Settings
 from rag.api import NewsQA
 
 
@@ -126,8 +125,8 @@ FAILED = {  # file name -> words the reason must contain
 
 
 @pytest.mark.timeout(120)
-def test_hostile_corpus_is_stored_or_refused_item_by_item(hostile, tmp_path):
-    qa = NewsQA(settings=Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0))
+def test_hostile_corpus_is_stored_or_refused_item_by_item(hostile, settings):
+    qa = NewsQA(settings=settings)
     report = qa.ingest([hostile])
 
     failed = {Path(item).name: reason for item, reason in report.failed}
@@ -161,7 +160,7 @@ def test_hostile_corpus_is_stored_or_refused_item_by_item(hostile, tmp_path):
 
 
 @pytest.mark.timeout(60)
-def test_file_that_vanishes_while_the_folder_is_read(tmp_path, monkeypatch):
+def test_file_that_vanishes_while_the_folder_is_read(tmp_path, settings, monkeypatch):
     from ingest import readers
 
     folder = tmp_path / "corpus"
@@ -176,7 +175,7 @@ def test_file_that_vanishes_while_the_folder_is_read(tmp_path, monkeypatch):
         return found
 
     monkeypatch.setattr(readers, "_walk", walk_then_delete)
-    qa = NewsQA(settings=Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0))
+    qa = NewsQA(settings=settings)
     report = qa.ingest([folder])
     assert [Path(item).name for item in report.added] == ["one.txt", "three.txt"]
     assert [(Path(item).name, reason) for item, reason in report.failed] == [
@@ -185,14 +184,14 @@ def test_file_that_vanishes_while_the_folder_is_read(tmp_path, monkeypatch):
     assert qa.stats()["articles"] == 2
 
 
-def test_mostly_utf8_text_with_a_few_cp1252_bytes_keeps_its_utf8_characters(tmp_path):
+def test_mostly_utf8_text_with_a_few_cp1252_bytes_keeps_its_utf8_characters(tmp_path, settings):
     folder = tmp_path / "corpus"
     folder.mkdir()
     data = ("Thetacorp grows\n\n" + body("Thetacorp") + " A naïve café in Zürich.").encode() + " Déjà vu.".encode(
         "cp1252"
     )
     (folder / "mixed.txt").write_bytes(data)
-    qa = NewsQA(settings=Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0))
+    qa = NewsQA(settings=settings)
     report = qa.ingest([folder])
     assert len(report.added) == 1
     text = qa.article_text(qa.articles()[0]["id"])

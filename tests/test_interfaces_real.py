@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import SAMPLE_CORPUS
+from paths import SAMPLE_CORPUS
 from servers import uvicorn_server
 
 pytestmark = pytest.mark.real

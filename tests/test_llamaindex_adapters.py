@@ -7,8 +7,7 @@ import json
 from datetime import date
 
 import pytest
-from conftest import SAMPLE_CORPUS
-from fakes import ScriptedLLM
+from fakes import ScriptedLLM, fake_settings
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import Response
 from llama_index.core.llms import MockLLM
@@ -16,6 +15,7 @@ from llama_index.core.postprocessor import SimilarityPostprocessor
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import MetadataMode, NodeWithScore
 from llama_index.core.tools import QueryEngineTool
+from paths import SAMPLE_CORPUS
 
 QUESTION = "How much did Alibaba and Baidu shares rise?"
 GROUNDED = "Alibaba's gain was close to 7%, and Baidu also rose more than 6% [1]."
@@ -23,7 +23,6 @@ GROUNDED = "Alibaba's gain was close to 7%, and Baidu also rose more than 6% [1]
 
 @pytest.fixture(scope="module")
 def qa(tmp_path_factory):
-    from core.settings import Settings
     from rag.api import NewsQA
 
     root = tmp_path_factory.mktemp("llamaindex")
@@ -37,7 +36,7 @@ def qa(tmp_path_factory):
          "source": "Wire B", "published": "2025-02-10"},
     ]  # fmt: skip
     dated.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    settings = Settings(data_dir=root / "data", embed_model="hash", min_relevance=0.0, retrieval_mode="keyword")
+    settings = fake_settings(root / "data", retrieval_mode="keyword")
     qa = NewsQA(settings=settings, llm=ScriptedLLM())
     assert qa.ingest([SAMPLE_CORPUS / "seed", dated]).ok
     return qa

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from fakes import SEED_ARTICLE, seed_passages
+from fakes import seed_passages
+from paths import SEED_ARTICLE
 
 from core.settings import Settings
 from rag.answer import REFUSAL, Answerer

@@ -12,19 +12,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
-from llama_index.core.base.llms.types import CompletionResponse, CompletionResponseGen, LLMMetadata
-from llama_index.core.llms.callbacks import llm_completion_callback
-from llama_index.core.llms.custom import CustomLLM
-from test_crash_safety import assert_consistent, qa_state
+from fakes import ScriptedLLM
+from index_state import assert_consistent, qa_state
+from paths import BBC_TECH
 
 from core.settings import Settings
 from core.types import Answer
 from rag.api import NewsQA
-
-BBC_TECH = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "bbc-news" / "tech"
 
 PASSAGE_ONE = re.compile(r'<passage id="1"[^>]*>\s*(.*?)\s*</passage>', re.S)
 
@@ -45,42 +41,19 @@ FACTS = [
 ]
 
 
-class FirstSentenceLLM(CustomLLM):
-    """Answers with the first sentence of passage [1], cited [1]; stateless, so safe to share between threads."""
+def first_sentence(prompt: str) -> str:
+    """The first sentence of passage [1], cited [1]; a refusal when the prompt has no passage."""
+    match = PASSAGE_ONE.search(prompt)
+    if not match:
+        return "The indexed articles don't contain the answer to this question."
+    first = re.split(r"(?<=[.!?])\s", match.group(1).strip(), maxsplit=1)[0]
+    return f"{first.rstrip('.')} [1]."
 
-    delay: float = 0.01  # a little generation time, so that calls overlap
 
-    @classmethod
-    def class_name(cls) -> str:
-        return "first_sentence_llm"
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        return LLMMetadata(model_name="first-sentence", context_window=8192, num_output=256)
-
-    def _reply(self, prompt: str) -> str:
-        time.sleep(self.delay)
-        match = PASSAGE_ONE.search(prompt)
-        if not match:
-            return "The indexed articles don't contain the answer to this question."
-        first = re.split(r"(?<=[.!?])\s", match.group(1).strip(), maxsplit=1)[0]
-        return f"{first.rstrip('.')} [1]."
-
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return CompletionResponse(text=self._reply(prompt))
-
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        reply = self._reply(prompt)
-
-        def gen() -> CompletionResponseGen:
-            text = ""
-            for i in range(0, len(reply), 5):
-                text += reply[i : i + 5]
-                yield CompletionResponse(text=text, delta=reply[i : i + 5])
-
-        return gen()
+def first_sentence_llm() -> ScriptedLLM:
+    """Answers by `first_sentence`; stateless but for its prompt log, so safe to share between threads. A little
+    generation time, so that calls overlap."""
+    return ScriptedLLM(rule=first_sentence, delay=0.01, piece_chars=5, piece_delay=0.001)
 
 
 def write_facts(folder: Path, facts) -> None:
@@ -175,11 +148,10 @@ def _copy(n: int, dest: Path) -> Path:
 
 
 @pytest.mark.timeout(180)
-def test_concurrent_questions_during_an_ingest_hash_embedder(tmp_path):
+def test_concurrent_questions_during_an_ingest_hash_embedder(tmp_path, settings):
     background = _copy(120, tmp_path / "bbc" / "tech")
     write_facts(tmp_path / "facts", FACTS)
-    settings = Settings(data_dir=tmp_path / "data", embed_model="hash", min_relevance=0.0)
-    qa = NewsQA(settings=settings, llm=FirstSentenceLLM())
+    qa = NewsQA(settings=settings, llm=first_sentence_llm())
     assert len(qa.ingest([tmp_path / "facts"]).added) == len(FACTS)
     qa.ingestor.batch_chunks = 40  # many small batches: the index changes under the questions many times
     slow_embedding(qa, 0.15)  # an ingest that lasts a few seconds, like a real one
@@ -194,7 +166,7 @@ def test_concurrent_questions_during_an_ingest_hash_embedder(tmp_path):
     stats = qa.stats()
     assert stats["chunks"] == qa.keyword.count_chunks() == len(state["chunk_ids"])
     # and a fresh instance on the same data finds the index complete: nothing to repair, nothing to add
-    again = NewsQA(settings=settings, llm=FirstSentenceLLM()).ingest([background, tmp_path / "facts"])
+    again = NewsQA(settings=settings, llm=first_sentence_llm()).ingest([background, tmp_path / "facts"])
     assert len(again.unchanged) == 120 + len(FACTS) and not again.added
 
 
@@ -205,7 +177,7 @@ def test_concurrent_questions_during_an_ingest_real_embedder(tmp_path):
     facts = FACTS[:4]
     write_facts(tmp_path / "facts", facts)
     settings = Settings(data_dir=tmp_path / "data")
-    qa = NewsQA(settings=settings, llm=FirstSentenceLLM())
+    qa = NewsQA(settings=settings, llm=first_sentence_llm())
     qa.ingest([tmp_path / "facts"])
     qa.ingestor.batch_chunks = 16
 

@@ -9,8 +9,8 @@ import asyncio
 import sys
 
 import pytest
-from conftest import SAMPLE_CORPUS
-from fakes import ScriptedLLM
+from fakes import ScriptedLLM, fake_settings
+from paths import SAMPLE_CORPUS
 from servers import FAKE_ENV, REPO, free_port, newsrag_process
 
 TOOLS = {"search_news", "ask_news", "list_sources", "get_article"}
@@ -26,15 +26,9 @@ def run(coro):
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
     """A data dir holding the seed article (source 'seed') and one BBC article (source 'tech')."""
-    from core.settings import Settings
     from rag.api import NewsQA
 
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("mcp") / "data",
-        embed_model="hash",
-        min_relevance=0.0,
-        retrieval_mode="keyword",
-    )
+    settings = fake_settings(tmp_path_factory.mktemp("mcp") / "data", retrieval_mode="keyword")
     qa = NewsQA(settings=settings, llm=ScriptedLLM())
     assert qa.ingest([SAMPLE_CORPUS / "seed", TECH_ARTICLE]).ok
     return qa
@@ -103,6 +97,7 @@ async def exercise(client, indexed) -> None:
     assert (await client.call_tool("list_sources", {})).structured_content["articles"] == 2
 
 
+@pytest.mark.integration
 def test_newsrag_mcp_over_stdio_with_the_sdk_client(indexed):
     from mcp import Client
 
@@ -115,6 +110,7 @@ def test_newsrag_mcp_over_stdio_with_the_sdk_client(indexed):
     run(main())
 
 
+@pytest.mark.integration
 def test_newsrag_mcp_over_streamable_http(indexed):
     from mcp import Client
 

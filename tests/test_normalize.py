@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paths import SHARED_CORPORA
 
 from ingest.normalize import normalize_text, normalize_title
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = SHARED_CORPORA
 
 GLUED = [
     ("intense.In late August", "intense. In late August"),

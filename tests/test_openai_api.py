@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import openai
 import pytest
-from conftest import SAMPLE_CORPUS
-from fakes import ScriptedLLM, passage
+from fakes import ScriptedLLM, fake_settings, passage
+from paths import SAMPLE_CORPUS
 from servers import free_port, newsrag_env, newsrag_process
 
 from core.types import Answer, Citation
@@ -33,13 +33,10 @@ TECH_ARTICLE = SAMPLE_CORPUS / "tech" / "2d-metal-slug-offers-retro-fun.txt"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     import app
-    from core.settings import Settings
     from rag.api import NewsQA
 
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("openai") / "data",
-        embed_model="hash",
-        min_relevance=0.0,
+    settings = fake_settings(
+        tmp_path_factory.mktemp("openai") / "data",
         retrieval_mode="keyword",
         api_key=KEY,
         api_max_pending=2,
@@ -296,6 +293,7 @@ def test_a_failing_answer_is_a_500_in_openai_shape_and_a_stream_error_event(serv
 # --- newsrag serve --api-only, a real process ----------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_serve_api_only_serves_the_api_and_no_web_ui(tmp_path):
     port = free_port()
     args = ("--data-dir", str(tmp_path / "data"), "serve", "--api-only", "--no-sample", "--port", str(port))

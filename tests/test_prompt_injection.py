@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
+from paths import SHARED_CORPORA
 
 pytestmark = [pytest.mark.real, pytest.mark.timeout(1200)]
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = SHARED_CORPORA
 SEED = CORPORA / "seed" / "alibaba-baidu-ai-chips.txt"
 BBC = [
     "broadband-in-the-uk-growing-fast.txt",

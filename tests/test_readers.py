@@ -11,11 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from paths import SHARED_CORPORA
 
+from core.dates import parse_article_date as parse_date
 from core.settings import Settings
-from ingest.readers import SUPPORTED, load_sources, parse_date, read_text_file
+from ingest.readers import SUPPORTED, load_sources, read_text_file
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
+CORPORA = SHARED_CORPORA
 TECH = CORPORA / "bbc-news" / "tech"
 
 

@@ -6,27 +6,19 @@ it, so tests sharing the server do not see each other's articles.
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-from test_crash_safety import assert_consistent, qa_state
+from fakes import fake_settings
+from index_state import assert_consistent, qa_state
+from servers import answers, free_port, started_process
 
 from core.settings import Settings
 from rag.api import NewsQA
 
 CHROMA = Path(sys.executable).with_name("chroma")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -35,47 +27,21 @@ def chroma_server(tmp_path_factory):
     if not CHROMA.exists():
         pytest.skip(f"the chroma CLI is not installed beside {sys.executable}")
     folder = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = (folder / "server.log").open("w")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"chroma server did not start: {(folder / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.3)
+    cmd = [str(CHROMA), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with started_process(cmd, ready=lambda _: answers(f"{url}/api/v2/heartbeat", status=200), timeout=60):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.integration)])
 def make_settings(request, tmp_path):
     """Builds Settings for this mode; in server mode every call shares one collection prefix on the server."""
     url = request.getfixturevalue("chroma_server") if request.param == "server" else None
     prefix = f"t{uuid.uuid4().hex[:10]}"
 
     def make(name: str = "data") -> Settings:
-        return Settings(
-            data_dir=tmp_path / name, embed_model="hash", min_relevance=0.0, chroma_url=url, collection=prefix
-        )
+        return fake_settings(tmp_path / name, chroma_url=url, collection=prefix)
 
     make.mode = request.param
     return make
@@ -112,6 +78,14 @@ def corpus(tmp_path) -> Path:
         "A satellite operator named Orbitra connected remote islands to broadband internet this year. " * 8,
     )
     return folder
+
+
+def test_both_halves_implement_the_index_protocols(make_settings):
+    from index.protocols import KeywordSearch, Store
+
+    qa = NewsQA(settings=make_settings())
+    assert isinstance(qa.store, Store) and isinstance(qa.keyword, KeywordSearch)
+    assert not isinstance(object(), Store)
 
 
 def test_ingest_stores_every_article_once(make_settings, corpus):
@@ -218,7 +192,7 @@ def test_two_instances_share_one_server(chroma_server, tmp_path, corpus):
 def test_unreachable_server_gives_an_error_that_says_what_to_do(tmp_path):
     from index.store import StoreError
 
-    settings = Settings(data_dir=tmp_path, embed_model="hash", chroma_url=f"http://127.0.0.1:{_free_port()}")
+    settings = Settings(data_dir=tmp_path, embed_model="hash", chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StoreError, match="Chroma server"):
         NewsQA(settings=settings).stats()
 

@@ -158,7 +158,7 @@ def test_cli_shows_the_date_filter(dated_qa, monkeypatch, capsys):
 
 
 def test_the_seed_article_carries_its_date_and_unknown_dates_stay_unknown(settings):
-    from conftest import SAMPLE_CORPUS
+    from paths import SAMPLE_CORPUS
 
     from ingest.readers import load_sources
 
