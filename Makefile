@@ -43,7 +43,7 @@ test: setup browser
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not real and not browser"
+	$(BIN)/python -m pytest -q -m "not real and not browser and not slow"
 
 lint: setup
 	$(BIN)/ruff check core index ingest rag ui cli serve eval bench tests app.py

@@ -11,8 +11,6 @@ A refresh never raises: whatever goes wrong is the feed's outcome, with its reas
 
 from __future__ import annotations
 
-from core.errors import UsageError
-
 import hashlib
 import io
 import logging
@@ -26,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from core.dates import parse_article_date as parse_date
+from core.errors import UsageError
 from core.settings import Settings
 from ingest.article import LoadOutcome
 from ingest.feedstate import Feed, FeedState

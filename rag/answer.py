@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
@@ -64,8 +65,11 @@ def _instruction(focus: QuestionFocus) -> str:
     return prompt("answer", "direct")
 
 
-def build_messages(question: str, context: Context, focus: QuestionFocus) -> list[ChatMessage]:
-    """System and user chat messages for one question over the numbered passages of the context."""
+def build_messages(
+    question: str, context: Context, focus: QuestionFocus, today: date | None = None
+) -> list[ChatMessage]:
+    """System and user chat messages for one question over the numbered passages of the context; `today`, when
+    given, tells the model the date that the question's "this week" or "latest" is relative to."""
     from llama_index.core.llms import ChatMessage
 
     blocks = []
@@ -86,6 +90,7 @@ def build_messages(question: str, context: Context, focus: QuestionFocus) -> lis
         ids=", ".join(f"[{n}]" for n in context.shown),
         question=question.strip(),
         instruction=_instruction(focus),
+        today=f"Today's date: {today.isoformat()}.\n" if today else "",
     )
     return [
         ChatMessage(role="system", content=prompt("answer", "system")),
@@ -120,6 +125,8 @@ class Plan:
     context: Context
     passages: list[Passage]  # everything retrieved, best first
     parts: list[tuple[str, QuestionFocus]]  # a question asking two things, as its parts; else the question
+    today: date | None = None  # told to the model
+    chronological: bool = False  # a question about time: the answer cites dated passages in date order
 
 
 class Answerer:
@@ -213,19 +220,35 @@ class Answerer:
         return best
 
     def answer(
-        self, question: str, passages: list[Passage], *, best_relevance: float | None = None, typed: str | None = None
+        self,
+        question: str,
+        passages: list[Passage],
+        *,
+        best_relevance: float | None = None,
+        typed: str | None = None,
+        today: date | None = None,
+        chronological: bool = False,
     ) -> Answer:
-        """A cited answer to question from passages (ranked best first), or a refusal."""
+        """A cited answer to question from passages (ranked best first), or a refusal. `today` goes into the
+        prompt; `chronological` (a question about time) orders the answer's sentences by their passages' dates."""
         plan = self.plan(question, passages, best_relevance, typed)
         if isinstance(plan, Answer):
             return plan
-        messages = build_messages(question, plan.context, plan.focus)
+        plan.today, plan.chronological = today, chronological
+        messages = build_messages(question, plan.context, plan.focus, today)
         start = time.perf_counter()
         raw = _call(lambda: self.llm.chat(messages, max_tokens=self._max_tokens(plan)).message.content or "")
         return self.finish(plan, raw, time.perf_counter() - start)
 
     def stream(
-        self, question: str, passages: list[Passage], *, best_relevance: float | None = None, typed: str | None = None
+        self,
+        question: str,
+        passages: list[Passage],
+        *,
+        best_relevance: float | None = None,
+        typed: str | None = None,
+        today: date | None = None,
+        chronological: bool = False,
     ) -> Iterator[str | Answer]:
         """Raw text pieces as the model writes them, then the final cleaned Answer.
 
@@ -236,7 +259,8 @@ class Answerer:
         if isinstance(plan, Answer):
             yield plan
             return
-        messages = build_messages(question, plan.context, plan.focus)
+        plan.today, plan.chronological = today, chronological
+        messages = build_messages(question, plan.context, plan.focus, today)
         start = time.perf_counter()
         pieces: list[str] = []
         first: float | None = None
@@ -297,6 +321,8 @@ class Answerer:
                 return _with_timings(refusal(question, reason, plan.passages, detail, **debug), timings)
             debug["repaired"] = True
             kept, context = repaired
+        if plan.chronological:
+            kept = in_date_order(kept, context.passages)
         text, order = render_answer(kept, bullets=focus.explanation and len(kept) > 1)
         if unanswered:
             text += " " + " ".join(unanswered)
@@ -454,6 +480,19 @@ def _typed_names(focus: QuestionFocus, typed: str | None) -> QuestionFocus:
 
 def _gap_size(gap: Coverage) -> int:
     return 3 * len(gap.missing_names) + 2 * len(gap.missing_qualifiers) + len(gap.missing_focus) + (not gap.has_value)
+
+
+def in_date_order(sentences: list[CitedSentence], passages: Sequence[Passage]) -> list[CitedSentence]:
+    """Sentences ordered by the earliest date among the passages each cites (a stable sort); sentences citing
+    only undated passages keep their place after the dated ones, since no date is invented for them."""
+
+    def when(sentence: CitedSentence):
+        dates = [passages[n - 1].published for n in sentence.numbers if 0 < n <= len(passages)]
+        dated = [d for d in dates if d is not None]
+        return (0, min(dated)) if dated else (1, None)
+
+    dated = sorted((s for s in sentences if when(s)[0] == 0), key=lambda s: when(s)[1])
+    return dated + [s for s in sentences if when(s)[0] == 1]
 
 
 def _similar_words(a: str, b: str) -> bool:

@@ -308,6 +308,15 @@ class NewsQA:
         rest.sort(key=lambda p: p.start)
         return passages + rest[:BEST_ARTICLE_EXTRA]
 
+    def _time_options(self, question: str, now: DateLike, found) -> dict[str, Any]:
+        """Today's date for the prompt; a question with a date filter or asking for the latest news is a time
+        question, whose answer cites dated passages in date order."""
+        from core.dates import today_for
+        from rag.timeq import LATEST_WORDS
+
+        chronological = found is not None or bool(LATEST_WORDS.search(question))
+        return {"today": today_for(now, self.settings.now), "chronological": chronological}
+
     @staticmethod
     def _finish(
         answer: Answer, question: str, standalone: str, timings: dict[str, float], started: float, found=None
@@ -339,7 +348,11 @@ class NewsQA:
             question, k, sources, since, until, history, now, understand_time
         )
         answer = self.answerer.answer(
-            standalone, passages, best_relevance=_best(passages), typed=_typed(question, standalone, history)
+            standalone,
+            passages,
+            best_relevance=_best(passages),
+            typed=_typed(question, standalone, history),
+            **self._time_options(standalone, now, found),
         )
         return self._finish(answer, question, standalone, timings, started, found)
 
@@ -361,7 +374,8 @@ class NewsQA:
             question, k, sources, since, until, history, now, understand_time
         )
         typed = _typed(question, standalone, history)
-        for piece in self.answerer.stream(standalone, passages, best_relevance=_best(passages), typed=typed):
+        options = self._time_options(standalone, now, found)
+        for piece in self.answerer.stream(standalone, passages, best_relevance=_best(passages), typed=typed, **options):
             if isinstance(piece, Answer):
                 yield self._finish(piece, question, standalone, timings, started, found)
             else:

@@ -7,12 +7,11 @@ checks on what a request may ask for live here too, so both interfaces refuse th
 
 from __future__ import annotations
 
-from core.errors import GENERIC_MESSAGE, UsageError, user_message
-
 import re
 from datetime import date, datetime
 from typing import Any
 
+from core.errors import GENERIC_MESSAGE, UsageError, user_message
 from core.types import Answer, Citation, Passage
 
 MAX_QUESTION_CHARS = 2000

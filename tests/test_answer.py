@@ -397,3 +397,36 @@ def test_why_answer_reads_and_adds_points_from_one_story_only(settings):
     answer = answerer.answer("Why does Alibaba train models on its own chips?", docs)
     assert "charity" not in llm.prompts[0]  # the other story is not shown to the model
     assert "cut costs" in llm.prompts[0] and "charity" not in answer.text
+
+
+def test_the_prompt_tells_the_model_todays_date_when_known(settings):
+    from datetime import date
+
+    answerer, llm = make(settings, "Alibaba rose close to 7% [1].", "Alibaba rose close to 7% [1].")
+    answerer.answer("How much did Alibaba rise this week?", DOCS, today=date(2025, 9, 14))
+    assert "Today's date: 2025-09-14.\n\nQuestion: How much did Alibaba rise this week?" in llm.prompts[0]
+    answerer.answer("How much did Alibaba rise?", DOCS)
+    assert "Today's date" not in llm.prompts[1]
+
+
+def test_a_time_questions_answer_cites_dated_passages_in_date_order(settings):
+    from dataclasses import replace
+    from datetime import datetime
+
+    dated = [
+        replace(DOCS[0], published=datetime(2025, 9, 12)),
+        replace(DOCS[1], published=datetime(2025, 9, 2)),
+        replace(DOCS[2], published=None),  # undated: after the dated ones, never given a date
+    ]
+    reply = (
+        "Alibaba's shares rose close to 7% [1]. OpenAI and Broadcom announced their own AI chips [3]. "
+        "Baidu is testing its Kunlun P800 chips [2]."
+    )
+    question = "What happened with AI chips last month?"
+    for chronological, expected in ((True, ["article-2", "article-1", "article-3"]),
+                                    (False, ["article-1", "article-3", "article-2"])):  # fmt: skip
+        answerer, _ = make(settings, reply)
+        answer = answerer.answer(question, dated, chronological=chronological)
+        assert [c.passage.article_id for c in answer.citations] == expected
+        assert answer.text.startswith("Baidu" if chronological else "Alibaba")
+        assert [c.number for c in answer.citations] == [1, 2, 3]

@@ -241,8 +241,8 @@ def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypa
     ]
     (tmp_path / "robots.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     qa.ingest([tmp_path / "robots.jsonl"])
+    from core.dates import to_timestamp as as_timestamp
     from index.store import filter_where
-    from rag.retrieve import as_timestamp
 
     vector = qa.embedder.get_query_embedding("robot learned task 3")
     for sources, since in ((["Beta"], None), (None, "2019-01-01"), (["Alpha"], "2015-01-01")):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import date
 
 import pytest
 from fakes import passage
@@ -143,15 +142,6 @@ def test_highlight_tolerates_whitespace_and_merges_overlaps():
     html = present.highlight(text, ["Second sentence <b>there</b>.", "sentence <b>there</b>. Third.", "Not in it."])
     assert html == "First sentence here.\n<mark>Second   sentence &lt;b&gt;there&lt;/b&gt;. Third.</mark>"
     assert present.highlight("a < b", []) == "a &lt; b"
-
-
-def test_parse_day():
-    assert present.parse_day("2024-08-30", "From date") == date(2024, 8, 30)
-    assert present.parse_day("  ", "From date") is None
-    assert present.parse_day(None, "From date") is None
-    for bad in ("30/08/2024", "2024-13-01", "yesterday"):
-        with pytest.raises(ValueError, match="YYYY-MM-DD"):
-            present.parse_day(bad, "From date")
 
 
 def test_status_line_and_stats():

@@ -120,6 +120,18 @@ def test_last_week_answers_from_last_weeks_articles_only(dated_qa):
     assert {p.published.date().isoformat() for p in passages} == {"2025-08-20"}
 
 
+def test_a_time_questions_prompt_has_today_and_its_answer_cites_in_date_order(dated_qa):
+    qa = dated_qa
+    qa._llm.queue(
+        "Nvidia announced the H300 accelerator for data centres [1]. "
+        "Nvidia announced a networking partnership with Broadcom [2]."
+    )
+    answer = qa.ask("What did Nvidia announce last week?", now=NOW)
+    assert f"Today's date: {NOW}." in qa._llm.prompts[-1]
+    assert [c.passage.published.date().isoformat() for c in answer.citations] == ["2025-09-02", "2025-09-04"]
+    assert answer.text.index("Broadcom") < answer.text.index("H300")
+
+
 def test_a_date_filter_that_leaves_nothing_says_so_without_asking_the_model(dated_qa):
     answer = dated_qa.ask("What did Nvidia announce in March 2005?", now=NOW)
     assert answer.refused and not answer.passages
