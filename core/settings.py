@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     fetch_max_mb: float = Field(10.0, description="Largest page or feed fetched from a URL.")
     fetch_max_redirects: int = Field(5, description="Redirects followed for one URL.")
     allow_hosts: list[str] = Field(default_factory=list, description="Hosts allowed although private or loopback.")
+    story_similarity: float = Field(
+        0.8,
+        description="Two articles that are no copies tell the same story when their embeddings (chunk means) are "
+        "at least this similar, they share named entities and, when both are dated, are published close together.",
+    )
+    story_entities: int = Field(2, description="Named entities two articles must share to be one story.")
+    story_window_days: float = Field(
+        3.0, description="Most days between two dated articles of one story (undated articles are not held to it)."
+    )
 
     # feeds (newsrag feeds / watch)
     feed_every: str = Field("1h", description="Default refresh interval of a new subscription (30m, 2h, 1d).")
@@ -63,8 +72,33 @@ class Settings(BaseSettings):
     )
 
     # embeddings
+    embed_backend: Literal["local", "openai"] = Field(
+        "local",
+        description="'local': embed_model runs in this process; 'openai': an OpenAI-compatible /v1/embeddings "
+        "server at embed_base_url (Text Embeddings Inference, vLLM, Infinity, Ollama, llama.cpp's server).",
+    )
     embed_model: str = Field(
-        "all-MiniLM-L6-v2", description="'all-MiniLM-L6-v2' (bundled), 'hash' (tests) or a local model folder."
+        "all-MiniLM-L6-v2",
+        description="local backend: 'all-MiniLM-L6-v2' (bundled), 'hash' (tests) or a local model folder; openai "
+        "backend: the model name the server expects. The index records it and refuses another one.",
+    )
+    embed_base_url: str | None = Field(
+        None, description="openai backend: the server's OpenAI-compatible API, e.g. http://127.0.0.1:8080/v1."
+    )
+    embed_api_key: str | None = Field(
+        None,
+        description="openai backend: sent as 'Authorization: Bearer <key>' when set (no fallback to "
+        "OPENAI_API_KEY, so an LLM key never goes to an embedding server by accident).",
+    )
+    embed_request_batch: int = Field(
+        32, description="openai backend: texts per request (Text Embeddings Inference accepts 32 by default)."
+    )
+    embed_concurrency: int = Field(4, description="openai backend: requests in flight at once during an ingest.")
+    embed_timeout: float = Field(60.0, description="openai backend: seconds allowed for one request.")
+    embed_retries: int = Field(
+        4,
+        description="openai backend: retries of a request after a connection error, a timeout, 429 or 5xx, with "
+        "exponential backoff from 0.5 s (or the server's Retry-After, up to 60 s).",
     )
     embed_batch_size: int = Field(
         16, description="Chunks per sentence-transformers batch (16 measured fastest on 2 cores)."

@@ -1,4 +1,5 @@
-"""Embedders behind llama-index's BaseEmbedding: the bundled sentence-transformers model, or a hash fake."""
+"""Embedders behind llama-index's BaseEmbedding: the bundled sentence-transformers model, a hash fake, or an
+embedding server (index/embed_server.py)."""
 
 from __future__ import annotations
 
@@ -124,8 +125,38 @@ def set_torch_threads(threads: int) -> None:
             torch.set_num_threads(threads)
 
 
+def _server_embedder(settings: Settings) -> BaseEmbedding:
+    from urllib.parse import urlparse
+
+    from core.errors import ModelError
+    from index.embed_server import ServerEmbedding
+
+    url = settings.embed_base_url
+    if not url:
+        raise ModelError(
+            "NEWSRAG_EMBED_BACKEND=openai needs NEWSRAG_EMBED_BASE_URL: the embedding server's OpenAI-compatible "
+            "API, e.g. http://127.0.0.1:8080/v1."
+        )
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ModelError(f"NEWSRAG_EMBED_BASE_URL must look like http://host:port/v1, not {url!r}.")
+    return ServerEmbedding(
+        model_name=settings.embed_model,
+        base_url=url,
+        api_key=settings.embed_api_key,
+        request_batch=settings.embed_request_batch,
+        concurrency=settings.embed_concurrency,
+        timeout=settings.embed_timeout,
+        retries=settings.embed_retries,
+        embed_batch_size=LLAMA_INDEX_MAX_BATCH,  # the whole ingest batch: ServerEmbedding cuts it into requests
+    )
+
+
 def get_embedder(settings: Settings) -> BaseEmbedding:
-    """The embedder named by settings.embed_model; heavy loading waits until the first embedding."""
+    """The embedder settings choose: an embedding server (embed_backend='openai'), or embed_model in this
+    process; heavy loading waits until the first embedding."""
+    if settings.embed_backend == "openai":
+        return _server_embedder(settings)
     name = settings.embed_model
     if name == "hash":
         return HashEmbedding(model_name="hash", embed_batch_size=settings.embed_batch_size)

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from core.errors import StoreError
 from core.settings import Settings
+from core.types import chunk_id
 from index.rows import ChunkRef, Hit, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,13 @@ class ChromaStore:
                 )
                 stored_model = (chunks.metadata or {}).get("embed_model")
                 if stored_model and stored_model != self.embed_model:
+                    elsewhere = (
+                        "another NEWSRAG_COLLECTION on the server" if self.settings.chroma_url else "another --data-dir"
+                    )
                     raise StoreError(
-                        f"This index was built with the embedding model {stored_model!r}, not {self.embed_model!r}: "
-                        "use the same NEWSRAG_EMBED_MODEL, or another --data-dir for the new model."
+                        f"This index was built with the embedding model {stored_model!r}, not {self.embed_model!r}, "
+                        "and vectors of two models cannot be compared: set NEWSRAG_EMBED_MODEL (and "
+                        f"NEWSRAG_EMBED_BACKEND) back to what built it, or use {elsewhere} and ingest again."
                     )
                 self._articles = client.get_or_create_collection(f"{prefix}-articles", embedding_function=None)
                 self._client, self._chunks = client, chunks
@@ -125,6 +130,27 @@ class ChromaStore:
             return
         ids = list(records)
         self.articles.upsert(ids=ids, metadatas=[records[i] for i in ids], embeddings=[[1.0]] * len(ids))
+
+    def set_story_ids(self, ids: dict[str, tuple[str, str]]) -> None:
+        """Move articles to another story or copy cluster: {article id: (story_id, dup_id)}, written to their
+        chunks' metadata (which retrieval reads) first, then to their records."""
+        if not ids:
+            return
+        got = self.articles.get(ids=list(ids), include=["metadatas"])
+        chunk_ids, chunk_metas, record_ids, record_metas = [], [], [], []
+        for article_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+            story_id, dup_id = ids[article_id]
+            fields = {"story_id": story_id, "dup_id": dup_id}
+            record_ids.append(article_id)
+            record_metas.append(fields)
+            for index in range(int(meta.get("n_chunks", 0))):
+                chunk_ids.append(chunk_id(article_id, index))
+                chunk_metas.append(fields)
+        step = self._batch_size()
+        for i in range(0, len(chunk_ids), step):
+            self.chunks.update(ids=chunk_ids[i : i + step], metadatas=chunk_metas[i : i + step])
+        if record_ids:
+            self.articles.update(ids=record_ids, metadatas=record_metas)
 
     # chunks ---------------------------------------------------------------
 
