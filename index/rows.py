@@ -45,3 +45,4 @@ class ChunkRef(NamedTuple):
     chunk_id: str
     article_id: str
     index: int
+    written_ts: int | None = None  # when it was written (Unix seconds); None in indexes older than the field

@@ -119,6 +119,13 @@ class ChromaStore:
         got = self.articles.get(include=["metadatas"])
         return dict(zip(got["ids"], got["metadatas"], strict=True))
 
+    def records_with_hashes(self, content_hashes: list[str]) -> dict[str, dict[str, Any]]:
+        """The records of the stored articles whose content hash is one of these, by article id."""
+        if not content_hashes:
+            return {}
+        got = self.articles.get(where={"content_hash": {"$in": list(content_hashes)}}, include=["metadatas"])
+        return dict(zip(got["ids"], got["metadatas"], strict=True))
+
     def count_articles(self) -> int:
         return self.articles.count()
 
@@ -184,7 +191,8 @@ class ChromaStore:
         while True:
             got = self.chunks.get(include=["metadatas"], limit=step, offset=offset)
             for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
-                result.append(ChunkRef(cid, meta.get("article_id", ""), int(meta.get("chunk_index", 0))))
+                written = meta.get("written_ts")
+                result.append(ChunkRef(cid, meta.get("article_id", ""), int(meta.get("chunk_index", 0)), written))
             if len(got["ids"]) < step:
                 return result
             offset += step

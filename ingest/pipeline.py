@@ -199,7 +199,24 @@ class Ingestor:
             getattr(report, entry.status).append(entry.item)
             report.chunks_added += len(chunks)
         sync.write(self.store, self.keyword, batch)
+        self._settle_duplicates(batch, report)
+
+    def _settle_duplicates(self, batch: IndexBatch, report: IngestReport) -> None:
+        """Another process may have stored the same text under another name since this ingest read the records
+        (a shared Chroma server): one copy stays (index.sync.settle_duplicates); ours, if it went, is reported
+        as a duplicate."""
+        for article_id, kept in sync.settle_duplicates(self.store, self.keyword, batch.records).items():
+            record = batch.records.get(article_id)
+            if record is None:
+                continue  # the other writer's copy
+            for name in ("added", "updated"):
+                if record["item"] in getattr(report, name):
+                    getattr(report, name).remove(record["item"])
+            report.duplicates.append((record["item"], kept))
+            report.chunks_added -= record["n_chunks"]
 
     def repair(self) -> int:
-        """Remove what an interrupted run left half-stored; see index.sync.repair."""
-        return sync.repair(self.store, self.keyword)
+        """Remove what an interrupted run left half-stored; see index.sync.repair. On a shared server, what
+        another live writer is storing now is left alone (index.sync.ORPHAN_GRACE_S)."""
+        grace = sync.ORPHAN_GRACE_S if self.settings.chroma_url else 0
+        return sync.repair(self.store, self.keyword, grace=grace)
