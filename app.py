@@ -177,6 +177,30 @@ class Handlers:
         choices = present.article_choices(rows)
         return stats, table, gr.update(choices=choices, value=None)
 
+    def stories(self, query=""):
+        """The story table and picker: stories of more than one article (single articles are in the table above)."""
+        import gradio as gr
+
+        try:
+            found = self.qa.stories(query or "", limit=500, min_articles=2)
+        except Exception as exc:
+            log.exception("listing stories failed")
+            raise gr.Error(_user_error(exc)) from None
+        return present.story_rows(found), gr.update(choices=present.story_choices(found), value=None)
+
+    def open_story(self, story_id):
+        import gradio as gr
+
+        if not story_id:
+            gr.Warning("Choose a story first.")
+            return gr.skip()
+        try:
+            story = self.qa.story(story_id)
+        except Exception as exc:
+            log.exception("opening story %s failed", story_id)
+            raise gr.Error(_user_error(exc)) from None
+        return present.story_html(story)
+
     def pick_row(self, table, evt):
         """A click in the article table selects that row's article in the picker."""
         try:
@@ -348,6 +372,18 @@ def build_app(qa, note: str = ""):
                 open_btn = gr.Button("Open", scale=1, elem_id="nr-lib-open")
                 delete_btn = gr.Button("Delete", variant="stop", scale=1, elem_id="nr-lib-delete")
             article_view = gr.HTML(elem_id="nr-article", js_on_load=None)
+            gr.Markdown("### Stories\nArticles about one event (copies of one text, and other reports of it).")
+            story_table = gr.Dataframe(
+                headers=present.STORY_COLUMNS,
+                datatype=["str", "str", "str", "number", "str", "str"],
+                interactive=False,
+                max_height=300,
+                elem_id="nr-story-table",
+            )
+            with gr.Row():
+                story_picker = gr.Dropdown(label="Story", choices=[], scale=4, elem_id="nr-story-picker")
+                story_btn = gr.Button("Open story", scale=1, elem_id="nr-story-open")
+            story_view = gr.HTML(elem_id="nr-story", js_on_load=None)
 
         with gr.Tab("Add news", id="add"):
             gr.Markdown(
@@ -396,11 +432,18 @@ def build_app(qa, note: str = ""):
         lib_search.click(**lib_events, api_visibility="private")
         lib_query.submit(**lib_events, api_visibility="private")
         lib_sort.change(**lib_events, api_visibility="private")
+        story_events = dict(fn=h.stories, inputs=[lib_query], outputs=[story_table, story_picker])
+        library_tab.select(**story_events, api_visibility="private")
+        lib_search.click(**story_events, api_visibility="private")
+        lib_query.submit(**story_events, api_visibility="private")
+        story_btn.click(h.open_story, [story_picker], story_view, api_visibility="private")
+        story_picker.input(h.open_story, [story_picker], story_view, api_visibility="private")
 
         def pick_row(table, evt: gr.SelectData):
             return h.pick_row(table, evt)
 
         lib_table.select(pick_row, [lib_table], picker, api_visibility="private")
+        story_table.select(pick_row, [story_table], story_picker, api_visibility="private")
         open_btn.click(h.open_article, [picker], article_view, api_visibility="private")
         picker.input(h.open_article, [picker], article_view, api_visibility="private")
         delete_btn.click(

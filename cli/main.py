@@ -1,4 +1,4 @@
-"""The `newsrag` command: ingest, search, ask, chat, stats, delete, serve, mcp, eval."""
+"""The `newsrag` command: ingest, search, ask, chat, stats, stories, delete, serve, mcp, eval."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def _format_date(passage) -> str:
     return passage.published.date().isoformat() if passage.published else "undated"
 
 
+def _print_also(passage) -> None:
+    from ui.present import also_reported
+
+    if note := also_reported(passage):
+        print(f"    ({note})")
+
+
 def cmd_ingest(args) -> int:
     from tqdm import tqdm
 
@@ -63,6 +70,7 @@ def cmd_search(args) -> int:
         print("No passages found.")
     for n, p in enumerate(passages, start=1):
         print(f"[{n}] {p.title} — {p.source}, {_format_date(p)} (similarity {p.score:.2f})\n    {p.url}")
+        _print_also(p)
         print("    " + p.text[:400].replace("\n", " ") + ("…" if len(p.text) > 400 else "") + "\n")
     return EXIT_OK
 
@@ -84,6 +92,7 @@ def print_answer(answer) -> None:
         for c in answer.citations:
             p = c.passage
             print(f"[{c.number}] {p.title} — {p.source}, {_format_date(p)}\n    {p.url}")
+            _print_also(p)
             evidence = " … ".join(c.evidence) if c.evidence else p.text[:300]
             print(f"    “{evidence}”")
 
@@ -131,6 +140,20 @@ def cmd_stats(args) -> int:
     print("sources:")
     for source, count in stats["sources"].items():
         print(f"  {source}: {count}")
+    return EXIT_OK
+
+
+def cmd_stories(args) -> int:
+    stories = _qa(args).stories(args.query or "", since=args.since, limit=args.limit, min_articles=args.min_articles)
+    if args.json:
+        print(json.dumps([s.to_dict() for s in stories], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not stories:
+        print("No stories found.")
+    for s in stories:
+        span = f"{s.first or 'undated'} – {s.last or 'undated'}" if s.first != s.last else (s.first or "undated")
+        count = f"{len(s.articles)} article" + ("s" if len(s.articles) != 1 else "")
+        print(f"{s.title}\n    {span} · {count} · {', '.join(s.sources) or 'unknown source'} · id {s.story_id}")
     return EXIT_OK
 
 
@@ -237,6 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", parents=after, help="articles, chunks, sources and date range of the index")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("stories", parents=after, help="list stories: copies and reports of one event, grouped")
+    p.add_argument("query", nargs="?", help="only stories with an article whose title or source contains this")
+    p.add_argument("--since", type=_day, help="only stories with an article published on or after this date")
+    p.add_argument("--min-articles", type=int, default=1, help="only stories of at least this many articles")
+    p.add_argument("--limit", type=int, default=50, help="most stories listed (default 50)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stories)
 
     p = sub.add_parser("delete", parents=after, help="delete articles by id, URL or path")
     p.add_argument("refs", nargs="+")

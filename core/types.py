@@ -37,11 +37,28 @@ class Passage:
     end: int
     chunk_id: str = ""
     chunk_index: int = 0
+    story_id: str = ""  # the story the article belongs to (index.stories)
+    also_reported_by: list[str] = field(default_factory=list)  # sources of copies retrieval left out
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["published"] = self.published.isoformat() if self.published else None
         return data
+
+
+@dataclass
+class Story:
+    """Articles about one event: copies of one text, and separately written reports of the same news."""
+
+    story_id: str
+    title: str  # the headline of its first article
+    first: str | None  # ISO dates of its first and last dated article
+    last: str | None
+    articles: list[dict[str, Any]] = field(default_factory=list)  # in date order (undated last), as NewsQA.articles
+    sources: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass

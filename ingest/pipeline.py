@@ -3,6 +3,9 @@
 Per batch of articles: embed all their chunks at once, write the chunks to Chroma, index them for keywords,
 and only then write the article records. A crash leaves, at worst, chunks without a record; `repair`
 removes them and the next run stores those articles again.
+
+Each new or changed article joins a story on the way (index.stories): its story and copy-cluster ids go into
+its record and its chunks' metadata in the same write.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from core.dates import to_timestamp
 from core.types import chunk_id
 from index import sync
 from index.rows import ArticleRows, KeywordRow
+from index.stories import Profile, StoryIndex, profile_for
 from index.sync import IndexBatch
 from ingest.article import Article, LoadOutcome
 from ingest.chunking import chunk_text
@@ -90,6 +94,7 @@ class Ingestor:
         self.embedder = embedder
         self.settings = settings
         self.batch_chunks = batch_chunks
+        self._stories: StoryIndex | None = None  # built from the records at the start of each ingest
 
     def ingest(self, sources: Iterable[str | Path], progress: ProgressCallback | None = None) -> IngestReport:
         from ingest.readers import load_sources
@@ -104,6 +109,7 @@ class Ingestor:
         report = IngestReport()
         self.repair()
         records = self.store.article_records()
+        self._stories = StoryIndex.from_records(records, self.settings)
         by_hash = {meta["content_hash"]: meta.get("key", aid) for aid, meta in records.items()}
         pending: list[_Pending] = []
         pending_chunks = 0
@@ -160,17 +166,25 @@ class Ingestor:
             return
         batch = IndexBatch(embeddings=self.embedder.get_text_embedding_batch(texts))
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        moved: dict[str, Profile] = {}  # stored articles whose story changed (a changed article left it)
+        first = 0
         for entry, chunks in planned:
             article = entry.article
             if entry.status == "updated":
                 batch.replaced.append(article.id)
+                moved.update(self._stories.withdraw([article.id]))
             ts = to_timestamp(article.published)
+            vectors = batch.embeddings[first : first + len(chunks)]
+            first += len(chunks)
+            profile = self._stories.assign(profile_for(article.id, article.title, article.text, vectors, ts))
             base = {
                 "article_id": article.id,
                 "title": article.title,
                 "source": article.source,
                 "url": article.url,
                 "published": article.published.isoformat() if article.published else "",
+                "story_id": profile.story_id,
+                "dup_id": profile.dup_id,
             }
             if ts is not None:
                 base["published_ts"] = ts
@@ -184,6 +198,7 @@ class Ingestor:
             batch.keyword_rows.append(ArticleRows(article.id, article.content_hash, rows))
             record = {
                 **base,
+                **profile.record_fields(),
                 "key": article.key,
                 "content_hash": article.content_hash,
                 "n_chunks": len(chunks),
@@ -200,6 +215,22 @@ class Ingestor:
             report.chunks_added += len(chunks)
         sync.write(self.store, self.keyword, batch)
         self._settle_duplicates(batch, report)
+        current = self._stories.profiles
+        self.store.set_story_ids(
+            {
+                aid: (current[aid].story_id, current[aid].dup_id)
+                for aid in moved
+                if aid in current and aid not in batch.records
+            }
+        )
+
+    def delete(self, article_ids: list[str]) -> None:
+        """Remove articles from both halves of the index; the rest of their stories stay together where they
+        still link, and split where the deleted article was their only link (index.stories)."""
+        stories = StoryIndex.from_records(self.store.article_records(), self.settings)
+        sync.delete(self.store, self.keyword, article_ids)
+        moved = stories.withdraw(article_ids)
+        self.store.set_story_ids({aid: (p.story_id, p.dup_id) for aid, p in moved.items()})
 
     def _settle_duplicates(self, batch: IndexBatch, report: IngestReport) -> None:
         """Another process may have stored the same text under another name since this ingest read the records

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
-from core.types import Answer, Passage
+from core.types import Answer, Passage, Story
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +144,7 @@ class NewsQA:
             if aid in candidates or meta.get("key") in candidates or meta.get("url") in candidates
         ]
         with self._ingest_lock:
-            from index import sync
-
-            sync.delete(self.store, self.keyword, ids)
+            self.ingestor.delete(ids)
             self._mark_keyword_in_line()
             self.retriever.forget_articles()
         return ids
@@ -172,18 +170,47 @@ class NewsQA:
         """Stored articles, newest first by publication date (sort="published") or by when they were added
         (sort="added"), optionally those whose title, source or URL contains `query`."""
         needle = query.lower().strip()
-        rows = [
-            {
-                "id": aid,
-                **{k: meta.get(k, "") for k in ("title", "source", "url", "published", "n_chunks", "ingested_at")},
-            }
-            for aid, meta in self.store.article_records().items()
-        ]
+        from rag.stories import article_row
+
+        rows = [article_row(aid, meta) for aid, meta in self.store.article_records().items()]
         if needle:
             rows = [r for r in rows if needle in f"{r['title']} {r['source']} {r['url']}".lower()]
         by = "ingested_at" if sort == "added" else "published"
         rows.sort(key=lambda r: (r[by] or "", r["title"]), reverse=True)
         return rows[:limit]
+
+    def stories(
+        self, query: str = "", since: DateLike = None, until: DateLike = None, limit: int = 200, min_articles: int = 1
+    ) -> list[Story]:
+        """Stories (core.types.Story), newest first: articles grouped at ingest as copies or reports of one event.
+        `query` keeps those with an article whose title or source contains it; since/until (YYYY-MM-DD) those
+        with an article published in that window; min_articles those with at least that many articles."""
+        from core.dates import to_timestamp
+        from rag.stories import build_stories, matches
+
+        since_ts, until_ts = to_timestamp(since, field="since"), to_timestamp(until, end_of_day=True, field="until")
+        records = self.store.article_records()
+        needle = query.lower().strip()
+        found = []
+        for story in build_stories(records):
+            if len(story.articles) < min_articles or (needle and not matches(story, needle)):
+                continue
+            if since_ts is not None or until_ts is not None:
+                stamps = [records[a["id"]].get("published_ts") for a in story.articles]
+                if not any(
+                    ts is not None and (since_ts is None or ts >= since_ts) and (until_ts is None or ts <= until_ts)
+                    for ts in stamps
+                ):
+                    continue
+            found.append(story)
+        return found[:limit]
+
+    def story(self, story_id: str) -> Story | None:
+        """One story with its articles in date order (undated ones last), or None when no article has that id."""
+        from rag.stories import build_stories
+
+        records = {aid: m for aid, m in self.store.article_records().items() if (m.get("story_id") or aid) == story_id}
+        return build_stories(records)[0] if records else None
 
     def article_text(self, article_id: str) -> str:
         """The article's text rebuilt from its chunks (chunks overlap; offsets put them back in place)."""

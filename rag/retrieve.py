@@ -1,5 +1,8 @@
 """Hybrid retrieval: dense (Chroma) and keyword (FTS5 BM25) candidates fused by reciprocal rank.
 
+Copies of one text (a syndicated story, index.stories) take one place: the best-ranked copy stands for them, and
+its passages name the other copies' sources in `also_reported_by`, so the context keeps room for other news.
+
 Every returned passage carries its cosine similarity to the question as `score` (keyword-only hits get theirs
 computed from their stored embeddings), so that the answerer's relevance cutoff means the same in every mode.
 """
@@ -38,6 +41,7 @@ def to_passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
         end=int(meta.get("end", 0)),
         chunk_id=chunk_id,
         chunk_index=int(meta.get("chunk_index", 0)),
+        story_id=meta.get("story_id", ""),
     )
 
 
@@ -52,6 +56,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.settings = settings
         self._article_meta: dict[str, tuple[str, int | None]] | None = None
+        self._copies: dict[str, list[tuple[str, str]]] = {}  # dup_id -> [(article id, source)], with _article_meta
 
     def retrieve(
         self,
@@ -96,20 +101,48 @@ class HybridRetriever:
         if RECENCY_WORDS.search(question) and (since_ts is None or until_ts is None):
             self._prefer_recent(fused, found)
 
-        ranked = sorted(fused, key=fused.get, reverse=True)
+        ranked = self._one_copy(sorted(fused, key=fused.get, reverse=True), found)
         chosen = self._diverse_top(ranked, found, k)
-        return [to_passage(*found[cid]) for cid in chosen]
+        return [self._with_copies(to_passage(*found[cid]), found[cid].metadata) for cid in chosen]
+
+    @staticmethod
+    def _one_copy(ranked: list[str], found: dict[str, StoredChunk]) -> list[str]:
+        """The ranking without the chunks of copies of an article ranked higher."""
+        shown: dict[str, str] = {}  # copy cluster -> the article that stands for it
+        kept = []
+        for cid in ranked:
+            meta = found[cid].metadata
+            article_id = meta.get("article_id", "")
+            if shown.setdefault(meta.get("dup_id") or article_id, article_id) == article_id:
+                kept.append(cid)
+        return kept
+
+    def _with_copies(self, passage: Passage, meta: dict) -> Passage:
+        dup_id = meta.get("dup_id")
+        if dup_id:
+            self._article_map()
+            others = {
+                source or "unknown source" for aid, source in self._copies.get(dup_id, ()) if aid != passage.article_id
+            }
+            passage.also_reported_by = sorted(others - {passage.source})  # other sources, by name
+        return passage
 
     def forget_articles(self) -> None:
         """Articles were added, changed or deleted: the cached article filter data is stale."""
         self._article_meta = None
 
     def _article_map(self) -> dict[str, tuple[str, int | None]]:
-        """article id -> (source, publication timestamp or None), cached until forget_articles."""
+        """article id -> (source, publication timestamp or None), cached until forget_articles; also fills the
+        copy clusters (`_copies`)."""
         if self._article_meta is None:
+            records = self.store.article_records()
+            copies: dict[str, list[tuple[str, str]]] = {}
+            for aid, meta in records.items():
+                if meta.get("dup_id"):
+                    copies.setdefault(meta["dup_id"], []).append((aid, meta.get("source", "")))
+            self._copies = copies
             self._article_meta = {
-                aid: (meta.get("source", ""), meta.get("published_ts"))
-                for aid, meta in self.store.article_records().items()
+                aid: (meta.get("source", ""), meta.get("published_ts")) for aid, meta in records.items()
             }
         return self._article_meta
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from core.dates import format_day as format_date
-from core.types import Answer, Citation, Passage
+from core.types import Answer, Citation, Passage, Story
 
 REFUSAL_TITLE = "Not in the indexed articles"
 EXAMPLE_QUESTIONS = [
@@ -232,6 +232,19 @@ SOURCES_PLACEHOLDER = (
 )
 
 
+def also_reported(passage: Passage) -> str:
+    """'also reported by 2 sources: Reuters, The Verge' for a passage standing for copies of its text, else ''."""
+    names = passage.also_reported_by
+    if not names:
+        return ""
+    return f"also reported by {_plural(len(names), 'source')}: {', '.join(names)}"
+
+
+def _also_html(passage: Passage) -> str:
+    note = also_reported(passage)
+    return f'<div class="nr-also">{esc(note)}</div>' if note else ""
+
+
 def _card(citation: Citation, turn: int) -> str:
     p = citation.passage
     url_line = "" if safe_url(p.url) else f'<div class="nr-url nr-url-plain">{esc(url_label(p.url))}</div>'
@@ -241,7 +254,7 @@ def _card(citation: Citation, turn: int) -> str:
         f"{link(p.url, _passage_title(p), css='nr-title')}</div>"
         f'<div class="nr-meta">{esc(p.source or "unknown source")} · {esc(format_date(p.published))}'
         f" · relevance {p.score:.2f}</div>"
-        f"{url_line}"
+        f"{url_line}{_also_html(p)}"
         f'<div class="nr-passage">{excerpt(p.text, citation.evidence)}</div>'
         f"{_whole_passage(p.text, citation.evidence)}"
         "</div>"
@@ -259,7 +272,7 @@ def _retrieved_list(passages: Sequence[Passage], summary: str) -> str:
         return ""
     items = "".join(
         f"<li>{link(p.url, _passage_title(p))} <small>— {esc(p.source)}, {esc(format_date(p.published))},"
-        f" relevance {p.score:.2f}</small><div class='nr-snippet'>{esc(_snippet(p.text))}</div></li>"
+        f" relevance {p.score:.2f}</small>{_also_html(p)}<div class='nr-snippet'>{esc(_snippet(p.text))}</div></li>"
         for p in passages
     )
     return f'<details class="nr-retrieved"><summary>{esc(summary)}</summary><ul>{items}</ul></details>'
@@ -382,6 +395,52 @@ def article_html(row: Mapping[str, Any] | None, text: str) -> str:
         f"{esc(_plural(row.get('n_chunks') or 0, 'passage'))}</div>"
         f'<div class="nr-url">{url_html}</div>'
         f'<div class="nr-article-text">{esc(text)}</div>'
+        "</div>"
+    )
+
+
+STORY_COLUMNS = ["Story", "First", "Last", "Articles", "Sources", "Id"]
+
+
+def story_rows(stories: Sequence[Story]) -> list[list[Any]]:
+    """Rows for the story table."""
+    return [
+        [
+            s.title or "Untitled story",
+            format_date(s.first) if s.first else "undated",
+            format_date(s.last) if s.last else "undated",
+            len(s.articles),
+            ", ".join(s.sources),
+            s.story_id,
+        ]
+        for s in stories
+    ]
+
+
+def story_choices(stories: Sequence[Story]) -> list[tuple[str, str]]:
+    """(label, id) pairs for the story picker."""
+    return [(f"{s.title or 'Untitled story'} — {_plural(len(s.articles), 'article')}", s.story_id) for s in stories]
+
+
+def story_html(story: Story | None) -> str:
+    """An opened story: its articles in date order, each with its source, date and link."""
+    if story is None:
+        return '<div class="nr-article-empty">This story is no longer in the index.</div>'
+    span = format_date(story.first) if story.first else "undated"
+    if story.last and story.last != story.first:
+        span += f" – {format_date(story.last)}"
+    items = "".join(
+        f'<li class="nr-story-article">{link(a.get("url"), a.get("title") or "Untitled article")} '
+        f"<small>— {esc(a.get('source') or 'unknown source')}, "
+        f"{esc(format_date(a['published']) if a.get('published') else 'undated')}</small></li>"
+        for a in story.articles
+    )
+    return (
+        '<div class="nr-story">'
+        f'<h3 class="nr-article-title">{esc(story.title or "Untitled story")}</h3>'
+        f'<div class="nr-meta">{esc(span)} · {esc(_plural(len(story.articles), "article"))} · '
+        f"{esc(', '.join(story.sources) or 'unknown source')}</div>"
+        f'<ol class="nr-story-articles">{items}</ol>'
         "</div>"
     )
 
