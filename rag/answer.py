@@ -30,6 +30,7 @@ from rag.context import (
     embed_cached,
     has_causal_wording,
     select_context,
+    select_context_for_parts,
 )
 from rag.focus import Coverage, QuestionFocus, adds_information, analyse, coverage, describe_gap, question_parts
 from rag.prompts import prompt
@@ -178,12 +179,14 @@ class Answerer:
         budget = self.settings.context_chars
         if focus.explanation:
             budget = int(budget * EXPLANATION_BUDGET)
-        context = select_context(question, focus, passages, budget, self.embed)
-        if not context.shown:
-            return refusal(question, "no_passages", passages)
         parts = [(part, _typed_names(analyse(part), typed)) for part in question_parts(question)]
         if len(parts) == 1:
             parts = [(question, focus)]
+            context = select_context(question, focus, passages, budget, self.embed)
+        else:
+            context = select_context_for_parts(question, focus, parts, passages, budget, self.embed)
+        if not context.shown:
+            return refusal(question, "no_passages", passages)
         gaps = [(part, f, self._best_gap(f, context.ranked, passages)) for part, f in parts]
         if all(gap is not None for _, _, gap in gaps):
             part, f, gap = gaps[0]

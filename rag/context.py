@@ -141,10 +141,42 @@ def select_context(
 ) -> Context:
     """The best sentences within budget characters, grouped by passage, passages best first."""
     ranked = score_sentences(question, focus, passages, embed, question_vector)
+    most_articles = EXPLANATION_ARTICLES if focus.explanation else MAX_ARTICLES
+    return _assemble(_choose(ranked, passages, budget, most_articles), passages, ranked)
+
+
+def select_context_for_parts(
+    question: str,
+    focus: QuestionFocus,
+    parts: Sequence[tuple[str, QuestionFocus]],
+    passages: Sequence[Passage],
+    budget: int,
+    embed: Embed | None = None,
+) -> Context:
+    """A question that asks two things, often of two articles ("What does the Mac mini cost in the US, and what
+    speed is the chip in the UK model?"): each part chooses its own best sentences within its share of the
+    budget, so one part's article cannot take all of it; the model reads them together."""
+    chosen: dict[int, list[Sentence]] = {}
+    for part, part_focus in parts:
+        ranked = score_sentences(part, part_focus, passages, embed)
+        for index, sentences in _choose(ranked, passages, budget // len(parts), MAX_ARTICLES).items():
+            have = {s.position for s in chosen.get(index, [])}
+            chosen.setdefault(index, []).extend(s for s in sentences if s.position not in have)
+    whole = score_sentences(question, focus, passages, embed)
+    best = {(s.passage, s.position): s.score for s in whole}
+    for sentences in chosen.values():  # ranked by the whole question, so passages come best first overall
+        for s in sentences:
+            s.score = max(s.score, best.get((s.passage, s.position), s.score))
+    return _assemble(chosen, passages, whole)
+
+
+def _choose(
+    ranked: Sequence[Sentence], passages: Sequence[Passage], budget: int, most_articles: int
+) -> dict[int, list[Sentence]]:
+    """The best-ranked sentences within budget characters from at most most_articles articles, by passage."""
     by_passage: dict[int, list[Sentence]] = {}
     articles: list[str] = []
     used = 0
-    most_articles = EXPLANATION_ARTICLES if focus.explanation else MAX_ARTICLES
     by_position = {(s.passage, s.position): s for s in ranked}
     for sentence in ranked:
         article = passages[sentence.passage].article_id or str(sentence.passage)
@@ -165,9 +197,13 @@ def select_context(
         used += cost
         if used >= budget:
             break
-    # Passages in order of their best sentence; sentences in their own order, gaps marked.
+    return by_passage
+
+
+def _assemble(by_passage: dict[int, list[Sentence]], passages: Sequence[Passage], ranked: list[Sentence]) -> Context:
+    """Passages in order of their best sentence; sentences in their own order, gaps marked."""
     order = sorted(by_passage, key=lambda i: -max(s.score for s in by_passage[i]))
-    context = Context(ranked=ranked)
+    context = Context(ranked=list(ranked))
     for number, index in enumerate(order, start=1):
         chosen = sorted(by_passage[index], key=lambda s: s.position)
         parts: list[str] = []

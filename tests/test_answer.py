@@ -430,3 +430,30 @@ def test_a_time_questions_answer_cites_dated_passages_in_date_order(settings):
         assert [c.passage.article_id for c in answer.citations] == expected
         assert answer.text.startswith("Baidu" if chronological else "Alibaba")
         assert [c.number for c in answer.citations] == [1, 2, 3]
+
+
+def test_each_part_of_a_two_part_question_gets_its_share_of_the_context(settings):
+    from rag.context import select_context_for_parts
+    from rag.focus import question_parts
+
+    filler = " ".join(
+        f"Alibaba shares rose in Hong Kong trading on day {i} as Alibaba chips and Alibaba cloud drew buyers."
+        for i in range(12)
+    )
+    docs = passages(
+        filler + " On September 12, Alibaba's shares rose close to 7% in Hong Kong.",
+        "Baidu is testing its Kunlun P800 chips to train its Ernie model. The P800 uses a 7nm process.",
+    )
+    question = "How much did Alibaba's shares rise in Hong Kong, and which process does Baidu's P800 chip use?"
+    parts = [(part, analyse(part)) for part in question_parts(question)]
+    assert len(parts) == 2
+    whole = select_context(question, analyse(question), docs, 600)
+    assert [p.article_id for p in whole.passages] == ["article-1"]  # one article's sentences fill the budget
+    split = select_context_for_parts(question, analyse(question), parts, docs, 600)
+    assert [p.article_id for p in split.passages] == ["article-1", "article-2"]
+    assert "The P800 uses a 7nm process." in split.shown[2]
+    assert sum(len(t) for t in split.shown.values()) <= 600 + 100  # about the same budget, shared
+
+    answerer, llm = make(settings, "Alibaba rose close to 7% [1]. The P800 uses a 7nm process [2].")
+    answer = answerer.answer(question, docs)
+    assert "7nm process" in llm.prompts[0] and not answer.refused
