@@ -320,9 +320,27 @@ class NewsQA:
         started = time.perf_counter()
         found = self._question_dates(standalone, now, understand_time, since, until)
         passages = self._search(standalone, k or self.settings.top_k, sources, since, until, None, found)
+        passages = self._with_parts(standalone, passages, k or self.settings.top_k, sources, since, until, found)
         passages = self._with_best_article(passages)
         timings["retrieve"] = time.perf_counter() - started
         return standalone, passages, timings, found
+
+    def _with_parts(self, question, passages, k, sources, since, until, found) -> list[Passage]:
+        """A question that asks two things is searched for each part too, and the rankings are interleaved
+        (whole question, part 1, part 2, ...; at most 2k passages): each part's best article reaches the
+        answerer even when the other part's article dominates the whole question's ranking."""
+        from rag.focus import question_parts
+
+        parts = question_parts(question)
+        if len(parts) < 2:
+            return passages
+        rankings = [passages] + [self._search(part, k, sources, since, until, None, found) for part in parts]
+        merged: dict[str, Passage] = {}
+        for rank in range(k):
+            for ranking in rankings:
+                if rank < len(ranking) and ranking[rank].chunk_id not in merged:
+                    merged[ranking[rank].chunk_id] = ranking[rank]
+        return list(merged.values())[: 2 * k]
 
     def _with_best_article(self, passages: list[Passage]) -> list[Passage]:
         """The retrieved passages, then the best article's other passages: the answer (or the second reason

@@ -256,3 +256,24 @@ def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypa
         filtered = qa.keyword.search("robot learned task 3", 8, sources=sources, since_ts=since_ts)
         shortcut = qa.retriever._keyword("robot learned task 3", 8, sources, since_ts, None)
         assert [round(score, 6) for _, score in shortcut] == [round(score, 6) for _, score in filtered]
+
+
+def test_a_two_part_question_searches_each_part(settings, tmp_path):
+    from fakes import ScriptedLLM
+
+    rows = [
+        {"title": f"Console news {i}", "text": f"The console sold {i} million units in Japan last year, said Sony.",
+         "url": f"https://a.example/{i}", "source": "Alpha"}
+        for i in range(8)
+    ] + [{"title": "Mac mini price", "text": "Apple's Mac mini costs $499 in the US.", "url": "https://b.example/m",
+          "source": "Beta"}]  # fmt: skip
+    (tmp_path / "news.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    qa = NewsQA(settings=settings.model_copy(update={"retrieval_mode": "keyword"}), llm=ScriptedLLM())
+    assert qa.ingest([tmp_path / "news.jsonl"]).ok
+    question = "How many units did the console sell in Japan last year, and what does the Mac mini cost?"
+    (best,) = qa.retrieve(question, k=1)  # one article answers only one part
+    qa._llm.queue("The console sold 3 million units [1]. The Mac mini costs $499 [2].")
+    answer = qa.ask(question, k=1)
+    titles = [p.title for p in answer.passages]
+    assert "Mac mini price" in titles and any(t.startswith("Console news") for t in titles)
+    assert len({p.article_id for p in answer.passages}) == 2
