@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml
 	# torch first: the pinned CPU build; an unpinned torch would pull gigabytes of CUDA.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the embedding model's ONNX export (questions then never import torch); else made on the first embedding
+	HF_HUB_OFFLINE=1 $(BIN)/python -m index.embed --export-onnx || echo "ONNX export failed: the torch model is used"
 	touch $(STAMP)
 
 print-cmake-args:

@@ -100,13 +100,19 @@ class Settings(BaseSettings):
         description="openai backend: retries of a request after a connection error, a timeout, 429 or 5xx, with "
         "exponential backoff from 0.5 s (or the server's Retry-After, up to 60 s).",
     )
+    embed_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="local backend: 'onnx' runs the model with onnxruntime (exported once into models_dir, the same "
+        "vectors, and no torch import: questions start seconds sooner), 'torch' with sentence-transformers. Models "
+        "other than a transformer with mean pooling and normalisation always run with torch.",
+    )
     embed_batch_size: int = Field(
         16, description="Chunks per sentence-transformers batch (16 measured fastest on 2 cores)."
     )
     torch_threads: int = Field(
         0,
         description="Torch CPU threads for the whole process (questions and ingests alike), set once when the "
-        "first embedding model is built; 0 keeps torch's default.",
+        "first embedding model is built, and the ONNX embedder's onnxruntime threads; 0 keeps their defaults.",
     )
 
     # retrieval

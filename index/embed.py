@@ -1,5 +1,5 @@
-"""Embedders behind llama-index's BaseEmbedding: the bundled sentence-transformers model, a hash fake, or an
-embedding server (index/embed_server.py)."""
+"""Embedders behind llama-index's BaseEmbedding: the bundled sentence-transformers model (with onnxruntime,
+index/embed_onnx.py, or torch), a hash fake, or an embedding server (index/embed_server.py)."""
 
 from __future__ import annotations
 
@@ -74,6 +74,47 @@ class SentenceTransformerEmbedding(BaseEmbedding):
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         return self._encode(texts)
+
+
+class OnnxEmbedding(SentenceTransformerEmbedding):
+    """The same model folder run with onnxruntime (index/embed_onnx.py: exported on first use into models_dir).
+
+    Same model_name as the torch embedder: the vectors match, so an index built by either is used by both.
+    If the export cannot be made or loaded (a missing package, a failed check) the torch model is used, logged.
+    """
+
+    models_dir: str
+    threads: int = 0
+
+    def warm_up(self):
+        """The loaded model: an OnnxRuntimeModel, or the SentenceTransformer it fell back to."""
+        with self._lock:
+            if self._model is None:
+                from index.embed_onnx import OnnxRuntimeModel, ensure_export, max_seq_length
+
+                source = Path(self.model_path)
+                try:
+                    folder = ensure_export(source, Path(self.models_dir))
+                    self._model = OnnxRuntimeModel(folder, max_seq_length(source), self.threads)
+                except Exception as exc:  # any failure to export or load: the torch model gives the same vectors
+                    log.warning("ONNX embedder unavailable (%s); using the torch model instead", exc)
+                    set_torch_threads(self.threads)
+        return self._model if self._model is not None else super().warm_up()
+
+    @property
+    def runtime(self) -> str:
+        """'onnx', or 'torch' after a fallback; loads the model."""
+        from index.embed_onnx import OnnxRuntimeModel
+
+        return "onnx" if isinstance(self.warm_up(), OnnxRuntimeModel) else "torch"
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        from index.embed_onnx import OnnxRuntimeModel
+
+        model = self.warm_up()
+        if isinstance(model, OnnxRuntimeModel):
+            return model.encode(texts, self.batch_size).tolist()
+        return super()._encode(texts)
 
 
 class HashEmbedding(BaseEmbedding):
@@ -165,6 +206,21 @@ def get_embedder(settings: Settings) -> BaseEmbedding:
         raise ModelNotFoundError(
             f"Embedding model folder {path} does not exist: set NEWSRAG_EMBED_MODEL to a local folder."
         )
+    if settings.embed_runtime == "onnx":
+        from index.embed_onnx import onnx_compatible
+
+        if onnx_compatible(path):
+            # Same model_name as the torch embedder: the vectors match (cosine >= 0.999), so the index's recorded
+            # model accepts either runtime. The whole ingest batch again, for the same length-sorted batching.
+            return OnnxEmbedding(
+                model_name=name,
+                model_path=str(path),
+                models_dir=str(settings.models_dir),
+                batch_size=settings.embed_batch_size,
+                threads=settings.torch_threads,
+                embed_batch_size=LLAMA_INDEX_MAX_BATCH,
+            )
+        log.info("%s runs with torch: the ONNX runtime only reproduces mean-pooled, normalised models", path)
     set_torch_threads(settings.torch_threads)
     # llama-index would cut an ingest batch into embed_batch_size pieces and encode each apart; given the whole
     # batch (up to llama-index's maximum, 2048), sentence-transformers sorts it by length before batching,
@@ -175,3 +231,25 @@ def get_embedder(settings: Settings) -> BaseEmbedding:
         batch_size=settings.embed_batch_size,
         embed_batch_size=LLAMA_INDEX_MAX_BATCH,
     )
+
+
+def export_onnx(settings: Settings) -> Path | None:
+    """Make (or find) the ONNX export of the configured local model now, instead of on its first embedding."""
+    from index.embed_onnx import ensure_export, onnx_compatible
+
+    name = settings.embed_model
+    path = bundled_model_path() if name == BUNDLED_MODEL else Path(name)
+    if not onnx_compatible(path):
+        log.info("%s is not a model the ONNX runtime reproduces; it runs with torch", path)
+        return None
+    offline_hub()
+    return ensure_export(path, settings.models_dir)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--export-onnx"]:
+        raise SystemExit("usage: python -m index.embed --export-onnx")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    print(export_onnx(Settings()) or "no ONNX export: this model runs with torch")
