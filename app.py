@@ -29,6 +29,8 @@ CSS = """
 .nr-status { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .nr-cite { font-weight: 600; text-decoration: none; color: var(--color-accent) !important; }
 .nr-footnotes { font-size: 0.85em; margin-top: 0.4em; list-style: none; padding-left: 0; }
+.nr-timeline { padding-left: 1.2em; margin: 0.2em 0; }
+.nr-timeline .nr-when { font-weight: 600; font-variant-numeric: tabular-nums; margin-right: 0.4em; }
 .nr-refusal { border-left: 4px solid #d97706; padding: 0.3em 0.7em; background: rgba(217,119,6,0.08); }
 .nr-error { border-left: 4px solid #dc2626; padding: 0.3em 0.7em; }
 .nr-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6em 0.8em; margin-bottom: 0.7em; }

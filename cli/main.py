@@ -1,4 +1,4 @@
-"""The `newsrag` command: ingest, search, ask, chat, stats, stories, delete, serve, mcp, eval."""
+"""The `newsrag` command: ingest, search, ask, chat, timeline, stats, stories, delete, serve, mcp, eval."""
 
 from __future__ import annotations
 
@@ -109,6 +109,15 @@ def cmd_ask(args) -> int:
     for piece in qa.stream(args.question, k=args.k, **_filters(args)):
         if isinstance(piece, Answer):
             answer = piece
+    print_answer(answer)
+    return EXIT_OK
+
+
+def cmd_timeline(args) -> int:
+    answer = _qa(args).timeline(args.topic, k=args.k, **_filters(args))
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return EXIT_OK
     print_answer(answer)
     return EXIT_OK
 
@@ -256,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
         with_filters(p)
         p.add_argument("--llm", help="local, ollama, openai, or a .gguf path")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("timeline", parents=after, help="a dated, cited timeline of a topic from its articles")
+    p.add_argument("topic", help='what to trace, e.g. "the Twitter takeover"')
+    with_filters(p)
+    p.add_argument("--json", action="store_true", help="print the Answer (with its events) as JSON")
+    p.set_defaults(func=cmd_timeline)
 
     p = sub.add_parser("stats", parents=after, help="articles, chunks, sources and date range of the index")
     p.add_argument("--json", action="store_true")

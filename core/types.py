@@ -100,6 +100,19 @@ class TimeFilter:
 
 
 @dataclass
+class TimelineEvent:
+    """One bullet of a timeline answer: its article's date (ISO day; None when undated), the event sentence with
+    its citation markers, and the citation numbers."""
+
+    date: str | None
+    text: str
+    numbers: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class Answer:
     """A cited answer, or a refusal (refused=True) with a fixed sentence as text."""
 
@@ -114,6 +127,7 @@ class Answer:
     standalone_question: str | None = None  # the rewritten question in multi-turn chat
     debug: dict[str, Any] = field(default_factory=dict)  # raw model text, dropped sentences (not shown to users)
     time_filter: TimeFilter | None = None  # the date filter the question's words asked for (rag.timeq)
+    timeline: list[TimelineEvent] = field(default_factory=list)  # a timeline answer's events, in date order
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -126,4 +140,5 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "timings": self.timings,
             "time_filter": self.time_filter.to_dict() if self.time_filter else None,
+            "timeline": [e.to_dict() for e in self.timeline],
         }

@@ -10,7 +10,8 @@ from core.errors import UsageError
 from eval.normalize import collapse_whitespace, contains
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
-QUESTION_TYPES = ("single", "multi", "unanswerable", "nearmiss", "synthesis", "followup")
+QUESTION_TYPES = ("single", "multi", "unanswerable", "nearmiss", "synthesis", "followup", "timeline", "conflict")
+POINT_TYPES = ("synthesis", "timeline", "conflict")  # scored on `points`, not on `answers`
 UNANSWERABLE_TYPES = ("unanswerable", "nearmiss")  # the articles don't answer these: refusing is right
 SPLITS = ("dev", "test")
 
@@ -28,8 +29,10 @@ class Question:
     type: str
     evidence: list[str] = field(default_factory=list)
     split: str | None = None  # "dev" (tune on it) or "test" (report only)
-    points: list[list[str]] = field(default_factory=list)  # synthesis: key points, each a list of phrasings
-    min_points: int = 0  # synthesis: points a good answer must contain
+    # synthesis: key points; timeline: the events in their expected order; conflict: the reports' differing
+    # figures. Each a list of accepted phrasings.
+    points: list[list[str]] = field(default_factory=list)
+    min_points: int = 0  # points a good answer must contain
     history: list[str] = field(default_factory=list)  # followup: the user's earlier turns, oldest first
 
     @property
@@ -62,8 +65,10 @@ def _parse_line(raw: str, where: str) -> Question:
         isinstance(p, list) and p and all(isinstance(x, str) for x in p) for p in points
     ):
         raise DatasetError(f"{where}: points must be a list of non-empty lists of phrases")
-    if data["type"] == "synthesis" and (len(points) < 2 or not 1 <= int(data.get("min_points", 2)) <= len(points)):
-        raise DatasetError(f"{where}: a synthesis question needs 2+ points and min_points between 1 and their count")
+    if data["type"] in POINT_TYPES and (len(points) < 2 or not 1 <= int(data.get("min_points", 2)) <= len(points)):
+        raise DatasetError(
+            f"{where}: a {data['type']} question needs 2+ points and min_points between 1 and their count"
+        )
     history = data.get("history", [])
     if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
         raise DatasetError(f"{where}: history must be a list of strings")
@@ -78,7 +83,7 @@ def _parse_line(raw: str, where: str) -> Question:
         evidence=list(data.get("evidence", [])),
         split=data.get("split"),
         points=[list(p) for p in points],
-        min_points=int(data.get("min_points", 2)) if data["type"] == "synthesis" else 0,
+        min_points=int(data.get("min_points", 2)) if data["type"] in POINT_TYPES else 0,
         history=list(history),
     )
 
@@ -126,7 +131,7 @@ def source_problems(q: Question, corpus_root: Path) -> list[str]:
         return problems
     if q.type == "nearmiss" and q.answers:
         problems.append(f"{q.id}: nearmiss questions are unanswerable but this one has answers")
-    if q.type not in ("synthesis", "nearmiss") and not q.answers:
+    if q.type not in (*POINT_TYPES, "nearmiss") and not q.answers:
         problems.append(f"{q.id}: answerable but has no answers")
     if q.type == "multi" and len(q.sources) < 2:
         problems.append(f"{q.id}: multi needs at least two sources")
@@ -144,6 +149,8 @@ def source_problems(q: Question, corpus_root: Path) -> list[str]:
     for i, point in enumerate(q.points, start=1):
         if q.evidence and not any(contains(e, phrase) for e in q.evidence for phrase in point):
             problems.append(f"{q.id}: no phrasing of point {i} ({point[0]!r}) in its evidence")
+        if q.type in ("timeline", "conflict") and texts and not any(contains(t, ph) for t in texts for ph in point):
+            problems.append(f"{q.id}: no phrasing of point {i} ({point[0]!r}) in its sources")
     for answer in q.answers:
         if q.evidence and not any(contains(e, answer) for e in q.evidence):
             problems.append(f"{q.id}: answer {answer!r} not in its evidence")

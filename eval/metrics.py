@@ -9,17 +9,18 @@ left out of the averages rather than counted as zero.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from eval.normalize import contains, tokens
+from eval.normalize import contains, normalize, tokens
 
 RETRIEVAL_KS = (1, 5, 10)
 MRR_K = 10
 EVIDENCE_OVERLAP = 0.7  # share of an evidence sentence's tokens a passage must hold to support it
 STAGES = ("retrieve", "first_token", "generate", "total")
-QUESTION_TYPES = ("single", "multi", "unanswerable", "nearmiss", "synthesis", "followup")
+QUESTION_TYPES = ("single", "multi", "unanswerable", "nearmiss", "synthesis", "followup", "timeline", "conflict")
 UNANSWERABLE = ("unanswerable", "nearmiss")
 # Groups in the summary: overall, each type, and the two that the refusal targets are stated on.
 GROUPS = ("overall", *QUESTION_TYPES, "answerable", "not_answerable")
@@ -90,6 +91,34 @@ def token_f1(answer_text: str, accepted: Iterable[str]) -> float:
 def points_covered(answer_text: str, points: Iterable[Sequence[str]]) -> int:
     """How many key points (each a list of accepted phrasings) the answer states."""
     return sum(any(contains(answer_text, phrase) for phrase in point) for point in points)
+
+
+def event_positions(answer_text: str, points: Iterable[Sequence[str]]) -> list[int | None]:
+    """For each expected event, where its earliest accepted phrasing first occurs in the (normalized) answer."""
+    text = f" {normalize(answer_text)} "
+    found: list[int | None] = []
+    for point in points:
+        at = [text.find(f" {normalize(phrase)} ") for phrase in point]
+        at = [a for a in at if a >= 0]
+        found.append(min(at) if at else None)
+    return found
+
+
+def order_score(positions: Sequence[int | None]) -> float | None:
+    """Share of consecutive pairs of the events found (in their expected order) that the answer tells in that
+    order; None when fewer than two were found."""
+    seen = [p for p in positions if p is not None]
+    if len(seen) < 2:
+        return None
+    return sum(a < b for a, b in zip(seen, seen[1:], strict=False)) / (len(seen) - 1)
+
+
+DIFFER_RE = re.compile(r"\b(?:differ|differs|disagree|disagrees|conflict|conflicting|contradict|inconsistent)\b", re.I)
+
+
+def says_reports_differ(answer_text: str) -> bool:
+    """Whether the answer says that its sources disagree (conflict questions; a false flag elsewhere)."""
+    return bool(DIFFER_RE.search(answer_text))
 
 
 def crag_score(answerable: bool, refused: bool, correct: bool | None) -> int:
@@ -204,6 +233,9 @@ class QuestionScore:
     f1: float | None = None
     citation: float | None = None
     crag: int | None = None
+    events: float | None = None  # timeline: share of the expected events stated
+    order: float | None = None  # timeline: share of consecutive found events in the expected order
+    flagged: bool | None = None  # the answer says the reports differ
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
@@ -234,8 +266,23 @@ def score_answer(
             "f1": None,
             "citation": None,
             "crag": crag_score(False, refused, None),
+            "events": None,
+            "order": None,
+            "flagged": None if refused else says_reports_differ(answer_text),
         }
-    if qtype == "synthesis":
+    extra: dict[str, object] = {
+        "events": None,
+        "order": None,
+        "flagged": None if refused else says_reports_differ(answer_text),
+    }
+    if qtype == "timeline":
+        positions = [None] * len(points) if refused else event_positions(answer_text, points)
+        found = sum(p is not None for p in positions)
+        extra["events"] = found / len(points) if points else None
+        extra["order"] = order_score(positions)
+        match = found >= max(min_points, 1) and extra["order"] == 1.0
+        f1 = None
+    elif qtype in ("synthesis", "conflict"):
         match = not refused and points_covered(answer_text, points) >= max(min_points, 1)
         f1 = None
     else:
@@ -248,6 +295,7 @@ def score_answer(
         "f1": f1,
         "citation": None if refused else citation_score(citations, gold, cite_terms, evidence),
         "crag": crag_score(True, refused, match),
+        **extra,
     }
 
 
@@ -268,6 +316,8 @@ def summarize_group(scores: Sequence[QuestionScore]) -> dict[str, float | None]:
     out.update(refusal_scores((s.refused, s.answerable) for s in ok if s.refused is not None))
     out["citation"] = _mean(s.citation for s in ok)
     out["crag"] = _mean(s.crag for s in ok)
+    for key in ("events", "order", "flagged"):
+        out[key] = _mean(getattr(s, key) for s in ok)
     out.update(latency_stats(s.timings for s in ok))
     return out
 

@@ -33,6 +33,10 @@ DEFAULT_CORPORA = {  # relative to CORPORA
     "bbc-tech": ["bbc-news", "seed"],
     "trust-dev": ["bbc-news", "seed"],
     "trust-test": ["bbc-news", "seed"],
+    # Issue 13's answers across articles: the dated RealTimeQA articles and the invented conflicting reports
+    # (eval/corpora/conflicts), one index for both suites.
+    "timeline": ["realtimeqa-2022/articles", str(Path(__file__).resolve().parent / "corpora" / "conflicts")],
+    "conflict": ["realtimeqa-2022/articles", str(Path(__file__).resolve().parent / "corpora" / "conflicts")],
 }
 RUNS_DIR = Path(__file__).resolve().parent / "runs"  # git-ignored
 RANK_DEPTH = 30  # passages retrieved for the ranking; enough to fill ten distinct articles
@@ -144,9 +148,20 @@ def resolve_source(source: str, roots: Sequence[Path]) -> str:
     for root in roots:
         candidate = root / source
         if candidate.is_file():
-            return candidate.resolve().as_uri()
+            return _record_url(candidate) or candidate.resolve().as_uri()
     log.warning("Source %s not found under %s; it can never be retrieved", source, ", ".join(map(str, roots)))
     return (roots[0] / source).resolve().as_uri()
+
+
+def _record_url(path: Path) -> str | None:
+    """A JSON article file's own URL (its passages carry that one, not the file's)."""
+    if path.suffix != ".json":
+        return None
+    try:
+        url = json.loads(path.read_text(encoding="utf-8")).get("url")
+    except (ValueError, AttributeError):
+        return None
+    return url if isinstance(url, str) and "://" in url else None
 
 
 def _as_key(item: str) -> str:
@@ -258,6 +273,7 @@ def evaluate_question(
                 got["citation"],
                 got["crag"],
             )
+            score.events, score.order, score.flagged = got["events"], got["order"], got["flagged"]
             record.update(
                 answer=answer.text,
                 refused=answer.refused,
@@ -277,6 +293,7 @@ def evaluate_question(
     record["error"] = score.error
     record["scores"] = {
         **(score.retrieval or {}), "match": score.match, "f1": score.f1, "citation": score.citation, "crag": score.crag,
+        "events": score.events, "order": score.order, "flagged": score.flagged,
     }  # fmt: skip
     return score, record
 

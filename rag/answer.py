@@ -23,6 +23,7 @@ from core.text import content_words
 from core.types import Answer, Citation, Passage, RefusalReason
 from rag.citations import CitedSentence, parse_answer, render_answer
 from rag.claims import ClaimChecker, Embed, cosine, is_decline
+from rag.conflicts import describe_difference, differing_in_ranked
 from rag.context import (
     Context,
     Sentence,
@@ -340,6 +341,12 @@ class Answerer:
                     e for s in kept if old in s.numbers for e in checker.support(s.text, old).evidence
                 ]
             citations.append(Citation(number=i + 1, passage=passage, evidence=list(dict.fromkeys(evidence))))
+
+        def answers(sentence: str, passage: Passage) -> bool:
+            return self._coverage(focus, sentence, passage, strict=False).ok
+
+        differ = differing_in_ranked(focus, context.ranked, plan.passages, answers, ADDRESS_CANDIDATES)
+        text = _note_differing_reports(text, citations, differ, debug)
         log.debug("Answer kept %d sentences, dropped %d", len(kept), len(checked.dropped))
         return Answer(
             question=question, text=text, citations=citations, timings=timings, passages=plan.passages, debug=debug
@@ -468,6 +475,24 @@ class Answerer:
             log.info("Rejected question rewrite %r; using %r", rewrite, fallback)
             return fallback
         return cleaned
+
+
+def _note_differing_reports(text: str, citations: list[Citation], differ: tuple | None, debug: dict[str, Any]) -> str:
+    """When two articles give different figures of the asked kind (rag.conflicts), the answer says so and cites
+    both, adding a citation for a report the model's sentences did not cite, instead of keeping one figure."""
+    if differ is None:
+        return text
+    marks = []
+    for _value, passage, sentence in differ:
+        cited = next((c for c in citations if c.passage.article_id == passage.article_id), None)
+        if cited is None:
+            cited = Citation(number=len(citations) + 1, passage=passage, evidence=[sentence])
+            citations.append(cited)
+        elif sentence not in cited.evidence:
+            cited.evidence.append(sentence)
+        marks.append(f"[{cited.number}]")
+    debug["differ"] = True
+    return f"{text} {describe_difference(differ, marks)}"
 
 
 def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:

@@ -22,6 +22,8 @@ DateLike = date | datetime | str | None
 BEST_ARTICLE_EXTRA = 4  # most extra passages of the best article given to the answerer
 MOSTLY_UNDATED = 0.5  # share of undated articles above which a question's date cannot exclude them
 UNDATED_SEARCH_FACTOR = 4  # a date window with no dated article: search this many times k for undated ones
+ACROSS_SEARCH_FACTOR = 3  # timelines and who-said-what search this many times k passages: one per article counts
+ACROSS_ARTICLES = 12  # most articles (retrieved ones, then their stories' other articles) a timeline looks at
 
 
 class NewsQA:
@@ -394,7 +396,14 @@ class NewsQA:
         now: DateLike = None,
         understand_time: bool = True,
     ) -> Answer:
-        """A cited answer. Dates in the question filter the articles (see `retrieve`); Answer.time_filter says which."""
+        """A cited answer. Dates in the question filter the articles (see `retrieve`); Answer.time_filter says which.
+        A timeline question ("How did X develop?") gets `timeline`'s answer, and "What do different sources say
+        about X?" one attributed statement per source (rag.timeline)."""
+        from rag.timeline import question_mode
+
+        mode = question_mode(question)
+        if mode is not None:
+            return self._across(question, mode, k, sources, since, until, history, now, understand_time)
         started = time.perf_counter()
         standalone, passages, timings, found = self._prepare(
             question, k, sources, since, until, history, now, understand_time
@@ -420,7 +429,14 @@ class NewsQA:
         now: DateLike = None,
         understand_time: bool = True,
     ) -> Iterator[str | Answer]:
-        """Yields text pieces as the model writes them, then the final Answer."""
+        """Yields text pieces as the model writes them, then the final Answer (timelines and who-said-what
+        answers, built without the model, yield only the Answer)."""
+        from rag.timeline import question_mode
+
+        mode = question_mode(question)
+        if mode is not None:
+            yield self._across(question, mode, k, sources, since, until, history, now, understand_time)
+            return
         started = time.perf_counter()
         standalone, passages, timings, found = self._prepare(
             question, k, sources, since, until, history, now, understand_time
@@ -432,6 +448,101 @@ class NewsQA:
                 yield self._finish(piece, question, standalone, timings, started, found)
             else:
                 yield piece
+
+    def timeline(
+        self,
+        topic: str,
+        *,
+        k: int | None = None,
+        sources=None,
+        since: DateLike = None,
+        until: DateLike = None,
+        now: DateLike = None,
+        understand_time: bool = True,
+    ) -> Answer:
+        """A timeline of a topic ("the Twitter takeover" or "How did the Twitter takeover develop?"): one cited
+        event per matching article, in order of the articles' dates, undated ones last and marked "undated";
+        Answer.timeline holds the events. Built from the articles' sentences, without the model."""
+        return self._across(topic, "timeline", k, sources, since, until, None, now, understand_time)
+
+    def _across(self, question, mode, k, sources, since, until, history, now, understand_time) -> Answer:
+        """Timelines and who-said-what (rag.timeline): the retrieved articles and their stories' other articles,
+        one sentence chosen from each."""
+        from rag.answer import refusal
+        from rag.timeline import build_sources, build_timeline
+
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        standalone = question
+        if history:
+            standalone = self.answerer.condense(question, history)
+            timings["condense"] = time.perf_counter() - started
+        began = time.perf_counter()
+        found = self._question_dates(standalone, now, understand_time, since, until)
+        k = (k or self.settings.top_k) * ACROSS_SEARCH_FACTOR
+        passages = self._search(standalone, k, sources, since, until, None, found)
+        timings["retrieve"] = time.perf_counter() - began
+        answer = self.answerer._early_refusal(standalone, passages, _best(passages))
+        if answer is None:
+            articles = self._articles_of(passages, found, since, until)
+            build = build_timeline if mode == "timeline" else build_sources
+            answer = build(standalone, articles, self.embedder.get_text_embedding_batch, passages) or refusal(
+                standalone, "not_addressed", passages, detail="No retrieved article tells an event about it."
+            )
+        answer.time_filter = found
+        answer.question = question
+        answer.standalone_question = standalone if standalone != question else None
+        answer.timings = {**timings, **answer.timings, "generate": 0.0, "total": time.perf_counter() - started}
+        return answer
+
+    def _articles_of(self, passages: list[Passage], found, since, until) -> list:
+        """The relevant retrieved articles in order of their best passage, each followed by the other articles of
+        its story (one copy of each text), within the date window; each as its lead passage then its retrieved
+        ones (rag.timeline.ArticleEvidence)."""
+        from core.dates import parse_day
+        from rag.retrieve import to_passage
+        from rag.stories import build_stories
+        from rag.timeline import ArticleEvidence
+
+        low = parse_day(since) if since else (found.since if found else None)
+        high = parse_day(until) if until else (found.until if found else None)
+        relevant = [p for p in passages if p.score >= self.settings.min_relevance]
+        retrieved: dict[str, list[Passage]] = {}
+        for p in relevant:
+            retrieved.setdefault(p.article_id, []).append(p)
+        records = self.store.article_records() if retrieved else {}
+        stories: dict[str, list[str]] = {}
+        for aid, meta in records.items():
+            stories.setdefault(meta.get("story_id") or aid, []).append(aid)
+        order: list[str] = []
+        copies: set[str] = set()
+        for article_id in retrieved:
+            members = stories.get(records.get(article_id, {}).get("story_id") or article_id, [])
+            story = build_stories({aid: records[aid] for aid in members})[0] if len(members) > 1 else None
+            mates = [a for a in story.articles if a["id"] != article_id] if story else []
+            for row in [{"id": article_id, "dup_id": ""}, *mates]:
+                day = (row.get("published") or "")[:10]
+                if row["id"] != article_id and day and ((low and day < str(low)) or (high and day > str(high))):
+                    continue
+                if row["id"] in order or (row.get("dup_id") and row["dup_id"] in copies):
+                    continue
+                order.append(row["id"])
+                copies.add(row.get("dup_id") or row["id"])
+            if len(order) >= ACROSS_ARTICLES:
+                break
+        articles = []
+        for article_id in order[:ACROSS_ARTICLES]:
+            got = self.store.get_chunks(where={"article_id": article_id})
+            chunks = sorted(
+                zip(got["ids"], got["documents"], got["metadatas"], strict=True), key=lambda c: c[2]["start"]
+            )
+            found_passages = retrieved.get(article_id, [])
+            score = found_passages[0].score if found_passages else 0.0
+            lead = [to_passage(*chunks[0], score)] if chunks else []
+            rest = [p for p in found_passages if not lead or p.chunk_id != lead[0].chunk_id]
+            if lead or rest:
+                articles.append(ArticleEvidence(lead + rest))
+        return articles
 
     def chat(self, message: str, history, **filters) -> Answer:
         """One turn of a conversation: the follow-up is made standalone from the history before retrieval."""

@@ -182,3 +182,38 @@ def test_trust_questions_are_paraphrased_not_copied(suite, corpora):
         for src in q.sources:
             text = " ".join((corpora / src).read_text(encoding="utf-8").lower().split())
             assert not [s for s in shingles if s in text], f"{q.id} copies its article"
+
+
+ACROSS = {"timeline": CORPORA, "conflict": Path(__file__).resolve().parents[1] / "eval" / "corpora"}
+
+
+@pytest.mark.parametrize("suite", sorted(ACROSS))
+def test_across_article_suites_parse_and_agree_with_their_articles(suite):
+    test_every_line_parses_with_required_fields_and_unique_ids(suite)
+    root = ACROSS[suite]
+    if not (root / "realtimeqa-2022").is_dir() and suite == "timeline":
+        pytest.skip(f"the shared corpora are not at {root}")
+    questions = load_dataset(suite)
+    assert [p for q in questions for p in source_problems(q, root)] == []
+    assert {q.split for q in questions} == {"dev", "test"}
+
+
+def test_timeline_suite_has_ten_questions_over_dated_articles_of_several_events():
+    questions = load_dataset("timeline")
+    assert len(questions) >= 10 and all(q.type == "timeline" for q in questions)
+    assert all(len(q.sources) >= 2 and len(q.points) >= q.min_points >= 2 for q in questions)
+    if (CORPORA / "realtimeqa-2022").is_dir():  # the events are listed in the order of their articles' dates
+        for q in questions:
+            dates = [json.loads((CORPORA / s).read_text(encoding="utf-8"))["published"] for s in q.sources]
+            assert dates == sorted(dates) and len(set(dates)) >= 2, q.id
+
+
+def test_conflict_suite_has_eight_conflicts_over_pairs_of_reports_and_agreeing_controls():
+    questions = load_dataset("conflict")
+    conflicts = [q for q in questions if q.type == "conflict"]
+    assert len(conflicts) >= 8 and all(len(q.sources) == 2 and len(q.points) == q.min_points == 2 for q in conflicts)
+    assert any(q.type == "single" for q in questions)  # two reports that agree: no difference to flag
+    for q in conflicts:  # each report gives one of the two figures, under another source's name
+        reports = [json.loads((ACROSS["conflict"] / s).read_text(encoding="utf-8")) for s in q.sources]
+        assert reports[0]["source"] != reports[1]["source"], q.id
+        assert all(any(p in r["text"] for p in point) for r, point in zip(reports, q.points, strict=True)), q.id

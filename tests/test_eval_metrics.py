@@ -129,7 +129,10 @@ def test_token_f1_takes_the_best_alias():
 
 def test_refused_answerable_question_scores_no_match():
     got = score_answer("single", ["Bloglines"], "I cannot answer (Bloglines?)", True, [], ["g"], [])
-    assert got == {"refused": True, "match": False, "f1": 0.0, "citation": None, "crag": 0}
+    assert got == {
+        "refused": True, "match": False, "f1": 0.0, "citation": None, "crag": 0, "events": None, "order": None,
+        "flagged": None,
+    }  # fmt: skip
 
 
 def test_unanswerable_question_has_no_answer_scores():
@@ -258,3 +261,30 @@ def test_summary_of_nothing():
     summary = summarize([])
     assert list(summary) == ["overall"]
     assert summary["overall"]["n"] == 0 and summary["overall"]["hit@1"] is None
+
+
+def test_timeline_scores_events_found_and_their_order():
+    from eval.metrics import score_answer
+
+    events = [["agreed to merge"], ["inquiry"], ["cleared"]]
+    good = "- 4 Mar 2024: They agreed to merge [1].\n- 16 May 2024: An inquiry opened [2].\n- 20 Aug 2024: Cleared [3]."
+    got = score_answer("timeline", [], good, False, [], [], [], events, 2)
+    assert got["match"] and got["events"] == 1.0 and got["order"] == 1.0
+    swapped = "- Cleared [1].\n- An inquiry opened [2].\n- They agreed to merge [3]."
+    got = score_answer("timeline", [], swapped, False, [], [], [], events, 2)
+    assert not got["match"] and got["events"] == 1.0 and got["order"] == 0.0
+    got = score_answer("timeline", [], "- An inquiry opened [1].", False, [], [], [], events, 2)
+    assert not got["match"] and got["events"] == 1 / 3 and got["order"] is None
+
+
+def test_conflict_needs_both_figures_and_flags_are_counted_for_any_answer():
+    from eval.metrics import score_answer
+
+    figures = [["799"], ["849"]]
+    both = "It costs $799 [1]. The reports differ: A says $799 [1]; B says $849 [2]."
+    got = score_answer("conflict", [], both, False, [], [], [], figures, 2)
+    assert got["match"] and got["flagged"] is True
+    got = score_answer("conflict", [], "It costs $799 [1].", False, [], [], [], figures, 2)
+    assert not got["match"] and got["flagged"] is False
+    assert score_answer("single", ["3bn"], "Tessaro invests $3bn [1].", False, [], [], [])["flagged"] is False
+    assert score_answer("single", ["3bn"], "No answer.", True, [], [], [])["flagged"] is None

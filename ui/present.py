@@ -200,7 +200,8 @@ def answer_message(answer: Answer, turn: int = 0) -> str:
             "</small></div>"
         )
     by_number = {c.number: c for c in answer.citations}
-    body = _answer_text_html(answer.text.strip(), by_number, turn)
+    body = _timeline_html(answer, by_number, turn) if answer.timeline else ""
+    body = body or _answer_text_html(answer.text.strip(), by_number, turn)
     if not answer.citations:
         return f'<div class="nr-answer">{body}</div>'
     items = "".join(
@@ -209,6 +210,20 @@ def answer_message(answer: Answer, turn: int = 0) -> str:
         for c in answer.citations
     )
     return f'<div class="nr-answer">{body}</div><ul class="nr-footnotes">{items}</ul>'
+
+
+def _timeline_html(answer: Answer, citations: Mapping[int, Citation], turn: int) -> str:
+    """A timeline answer as a list of dated events (the date apart from the text), then any closing note
+    (the reports differ) as plain answer text."""
+    items = "".join(
+        f'<li><span class="nr-when">{esc(format_date(event.date) if event.date else "undated")}</span> '
+        f"{_answer_text_html(event.text, citations, turn)}</li>"
+        for event in answer.timeline
+    )
+    lines = answer.text.strip().split("\n")
+    rest = " ".join(line for line in lines[len(answer.timeline) :] if line.strip())
+    note = f'<div class="nr-note">{_answer_text_html(rest, citations, turn)}</div>' if rest else ""
+    return f'<ol class="nr-timeline">{items}</ol>{note}'
 
 
 def streaming_message(partial: str) -> str:
