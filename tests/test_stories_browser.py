@@ -1,5 +1,6 @@
 """The Library's story view in a real browser (headless Debian Chromium driven by Playwright): a story of
-three reports, opened from the story table, lists its articles in date order."""
+three reports, opened from the story table, lists its articles in date order; a timeline question about it is
+answered as a dated, cited list."""
 
 from __future__ import annotations
 
@@ -89,4 +90,25 @@ def test_library_opens_a_story_with_its_articles_in_date_order(browser, server):
     assert "3 articles" in page.locator("#nr-story .nr-meta").inner_text()
     OUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUT / "library-story.png"), full_page=True)
+    page.close()
+
+
+def test_a_timeline_question_is_answered_as_a_dated_list_in_date_order(browser, server):
+    url, qa = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.set_default_timeout(20_000)
+    page.goto(url)
+    page.wait_for_selector("#nr-question textarea")
+    page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')")
+    page.fill("#nr-question textarea", "How did the news about the PlayStation 3 Cell chip develop?")
+    page.click("#nr-send")
+    page.wait_for_selector("#nr-chat .nr-timeline li")
+    # BBC News's report, then The Register's; Reuters ran a copy of BBC's text: the same event, not a bullet
+    dates = page.locator("#nr-chat .nr-timeline .nr-when").all_inner_texts()
+    assert dates == ["7 Feb 2005", "8 Feb 2005"]
+    assert page.locator("#nr-chat .nr-timeline a.nr-cite").count() == 2  # every event is cited
+    page.wait_for_selector("#nr-sources .nr-card")
+    assert qa._llm.calls == 0  # built from the articles, not by the model
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "timeline-answer.png"), full_page=True)
     page.close()
