@@ -19,7 +19,7 @@ from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle
 from core.types import Answer, Citation, Passage, chunk_id
 
 # Metadata a pipeline can filter on but that says nothing to an LLM or an embedder.
-_HIDDEN_KEYS = ["article_id", "chunk_id", "chunk_index", "start", "end", "evidence", "citation_number"]
+_HIDDEN_KEYS = ["article_id", "chunk_id", "chunk_index", "start", "end", "story_id", "evidence", "citation_number"]
 
 
 def to_node(passage: Passage, citation: Citation | None = None) -> NodeWithScore:
