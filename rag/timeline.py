@@ -35,13 +35,15 @@ MAX_EVENTS = 8  # bullets in a timeline: one per article, the articles nearest t
 MAX_SOURCES = 4  # sources quoted in a who-said-what answer
 LEAD_SENTENCES = 5  # an article's event is usually told in its first sentences
 ABOUT_SHARE = 0.5  # share of the topic's words an article must hold to be about it
-SAME_EVENT_OVERLAP = 0.6  # content-word Jaccard at which two articles' sentences tell one event (copies)
+SAME_EVENT_OVERLAP = 0.6  # content-word Jaccard at which two same-day articles' sentences tell one event
+REPEATED = 0.9  # ... at which a later article repeats an earlier one's sentence (the earlier date is kept)
 
 _TIMELINE_RE = re.compile(
     r"\b(?:time ?line|chronology|sequence of events|history of)\b"
     r"|\bhow (?:did|has|have|is|are|was|were)\b.*\b(?:develop(?:ed|ing)?|unfold(?:ed|ing)?|evolve[sd]?|evolving"
     r"|progress(?:ed)?|play(?:ed)? out)\b"
-    r"|\bwhat (?:has )?happened (?:with|to|in|over|during)\b"
+    r"|\bwhat (?:has )?happened (?:with|to|in|over|during)\b(?!.*\b(?:on (?:mon|tues|wednes|thurs|fri|satur|sun)day"
+    r"|yesterday|today|on (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w* \d|on \d{1,2}(?:st|nd|rd|th)? \w+)\b)"
     r"|\bwhat (?:were|are) the (?:key |main )?(?:events|developments|milestones)\b",
     re.IGNORECASE,
 )
@@ -89,7 +91,7 @@ def topic_words(question: str) -> set[str]:
 def best_sentence(
     question: str, focus: QuestionFocus, article: ArticleEvidence, embed: Embed | None, figures: bool = False
 ) -> Sentence | None:
-    """The article's sentence nearest the question, among its lead sentences and its retrieved ones; None when
+    """The article's sentence nearest the question among its lead sentences, else among its retrieved ones; None when
     the article is not about the topic (its title and passages hold under half of the topic's words) or no
     sentence names any of them. With `figures`, a sentence nearly as near that states a figure (rag.conflicts'
     kinds) is preferred: what a source reports is its numbers, and they are what sources disagree on."""
@@ -103,6 +105,9 @@ def best_sentence(
         if s.passage > 0 or s.position < LEAD_SENTENCES
     ]
     about = [s for s in ranked if not topic or content_words(s.text) & topic]
+    lead = [s for s in about if s.passage == 0]
+    if lead and not figures:  # the news is in the lead; a retrieved sentence further down is often background
+        return lead[0]
     if figures and about:
         kinds = [focus.kind] if focus.kind in COMPARED_KINDS else INFERRED_KINDS
         near = [s for s in about if s.score >= about[0].score - CONFLICT_MARGIN]
@@ -110,9 +115,9 @@ def best_sentence(
     return about[0] if about else None
 
 
-def _same_event(a: str, b: str) -> bool:
+def _same_event(a: str, b: str, overlap: float = SAME_EVENT_OVERLAP) -> bool:
     wa, wb = content_words(a), content_words(b)
-    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= SAME_EVENT_OVERLAP
+    return bool(wa and wb) and len(wa & wb) / len(wa | wb) >= overlap
 
 
 def _chosen(
@@ -152,7 +157,9 @@ def build_timeline(
     for i in order:
         text = picked[i][0].text
         same = next((b for b in bullets if _same_event(b[0], text)), None)
-        if same is not None and picked[same[1][0]][1].published == picked[i][1].published:
+        if same is not None and (
+            picked[same[1][0]][1].published == picked[i][1].published or _same_event(same[0], text, REPEATED)
+        ):  # one event told twice the same day, or the same sentence again later (a rerun): one bullet
             same[1].append(i)
         else:
             bullets.append((text, [i]))
