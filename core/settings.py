@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         "vectors, and no torch import: questions start seconds sooner), 'torch' with sentence-transformers. Models "
         "other than a transformer with mean pooling and normalisation always run with torch.",
     )
+    ingest_embed_runtime: Literal["onnx", "torch"] = Field(
+        "torch",
+        description="local backend: the runtime ingestion embeds with (questions use embed_runtime). Both give the "
+        "same vectors; torch encoded batches of chunks faster than ONNX on this 2-core machine (bench/README.md), "
+        "and only an ingest pays for importing it.",
+    )
     embed_batch_size: int = Field(
         16, description="Chunks per sentence-transformers batch (16 measured fastest on 2 cores)."
     )

@@ -74,10 +74,23 @@ class NewsQA:
         return HybridRetriever(self.store, self.keyword, self.embedder, self.settings)
 
     @cached_property
+    def ingest_embedder(self):
+        """What ingestion embeds with: the same model in settings.ingest_embed_runtime (vectors equal to the query
+        embedder's within cosine 0.999), so questions stay torch-free while ingests keep torch's faster batches."""
+        settings = self.settings
+        if self._embedder is not None or settings.ingest_embed_runtime == settings.embed_runtime:
+            return self.embedder
+        if settings.embed_backend != "local" or settings.embed_model == "hash":
+            return self.embedder
+        from index.embed import get_embedder
+
+        return get_embedder(settings.model_copy(update={"embed_runtime": settings.ingest_embed_runtime}))
+
+    @cached_property
     def ingestor(self):
         from ingest.pipeline import Ingestor
 
-        return Ingestor(self.store, self.keyword, self.embedder, self.settings)
+        return Ingestor(self.store, self.keyword, self.ingest_embedder, self.settings)
 
     @cached_property
     def answerer(self):

@@ -206,3 +206,14 @@ def test_the_query_path_never_imports_torch(tmp_path, models_dir) -> None:
     assert [p.name for p in (models_dir / "onnx").iterdir()] == [
         embed_onnx.export_dir(embed.bundled_model_path(), models_dir).name
     ]
+
+
+def test_questions_use_onnx_and_ingestion_torch_by_default(tmp_path) -> None:
+    from rag.api import NewsQA
+
+    qa = NewsQA(settings=Settings(data_dir=tmp_path))
+    assert isinstance(qa.embedder, embed.OnnxEmbedding)
+    assert type(qa.ingest_embedder) is embed.SentenceTransformerEmbedding
+    assert qa.ingest_embedder.model_name == qa.embedder.model_name  # one model as far as the index knows
+    same = NewsQA(settings=Settings(data_dir=tmp_path, ingest_embed_runtime="onnx"))
+    assert same.ingest_embedder is same.embedder
