@@ -46,7 +46,10 @@ def to_passage(chunk_id: str, text: str, meta: dict, score: float) -> Passage:
 
 
 def _dot(a, b) -> float:
-    return float(sum(x * y for x, y in zip(a, b, strict=False)))
+    import numpy as np  # (numpy is loaded already: Chroma returns embeddings as arrays)
+
+    # numpy: a Python sum over 384 products cost ~2 ms per question for the keyword-only hits at 100,000 chunks
+    return float(np.dot(np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)))
 
 
 class HybridRetriever:
@@ -57,6 +60,7 @@ class HybridRetriever:
         self.settings = settings
         self._article_meta: dict[str, tuple[str, int | None]] | None = None
         self._copies: dict[str, list[tuple[str, str]]] = {}  # dup_id -> [(article id, source)], with _article_meta
+        self._passing: tuple | None = None  # (filter, the article map it read, the passing ids): the last filter's
 
     def retrieve(
         self,
@@ -130,6 +134,7 @@ class HybridRetriever:
     def forget_articles(self) -> None:
         """Articles were added, changed or deleted: the cached article filter data is stale."""
         self._article_meta = None
+        self._passing = None
 
     def _article_map(self) -> dict[str, tuple[str, int | None]]:
         """article id -> (source, publication timestamp or None), cached until forget_articles; also fills the
@@ -152,14 +157,23 @@ class HybridRetriever:
         return sum(ts is None for _, ts in articles.values()) / len(articles) if articles else 0.0
 
     def _articles_passing(self, sources, since_ts, until_ts) -> set[str]:
+        """Ids of the articles that pass the filters; the last filter's set is kept (the dense and keyword halves of
+        one question both ask: computing it twice was ~7 ms of a filtered query at 20,000 articles)."""
+        key = (tuple(sorted(sources or ())), since_ts, until_ts)
+        meta = self._article_map()
+        cached = self._passing
+        if cached is not None and cached[0] == key and cached[1] is meta:  # same filter, same (unforgotten) map
+            return cached[2]
         wanted = set(sources or ())
-        return {
+        passing = {
             aid
-            for aid, (source, ts) in self._article_map().items()
+            for aid, (source, ts) in meta.items()
             if (not wanted or source in wanted)
             and (since_ts is None or (ts is not None and ts >= since_ts))
             and (until_ts is None or (ts is not None and ts <= until_ts))
         }
+        self._passing = (key, meta, passing)
+        return passing
 
     def _dense(self, vector, n, sources, since_ts, until_ts) -> list[StoredChunk]:
         """Nearest chunks that pass the filters.
