@@ -91,7 +91,7 @@ def rss_mb(pid: int | str = "self") -> float | None:
 
 
 def run_timed(cmd: list[str], *, env: dict | None = None, timeout: float = 300, cwd: Path = ROOT) -> dict[str, Any]:
-    """Run a command to completion: wall seconds, exit code, its own peak RSS (from wait4) and its output."""
+    """Run a command to completion: wall and CPU seconds, exit code, its own peak RSS (from wait4), its output."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
@@ -115,6 +115,8 @@ def run_timed(cmd: list[str], *, env: dict | None = None, timeout: float = 300, 
             "stdout": out.read(),
             "stderr": err.read(),
             "peak_rss_mb": usage.ru_maxrss / 1024.0,
+            # CPU time drifts less than wall time on a busy machine: compare these between runs
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,
         }
 
 

@@ -57,9 +57,26 @@ def _sample_texts(paths: list[Path], settings, limit: int) -> list[str]:
 
 
 def _encode_seconds(model, texts: list[str], batch_size: int) -> float:
+    """The raw embedder on texts: a SentenceTransformer (torch) or index.embed_onnx.OnnxRuntimeModel."""
+    from index.embed_onnx import OnnxRuntimeModel
+
     started = time.perf_counter()
-    model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    if isinstance(model, OnnxRuntimeModel):
+        model.encode(texts, batch_size)
+    else:
+        model.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
     return time.perf_counter() - started
+
+
+def _other_model(qa, runtime: str):
+    """The same folder's model in the other runtime, to compare raw speeds side by side."""
+    if runtime == "onnx":
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(qa.ingest_embedder.model_path, device="cpu")
+    from index.embed import get_embedder
+
+    return get_embedder(qa.settings.model_copy(update={"embed_runtime": "onnx"})).warm_up()
 
 
 def measure(
@@ -70,26 +87,34 @@ def measure(
     batch_sizes: list[int],
     reingest_runs: int,
     tune_rounds: int = 2,
+    runtime: str = "torch",
+    every: int = 1,
+    first_ingest_only: bool = False,
 ) -> dict[str, Any]:
-    """Runs in a child process: every ingestion figure, with the raw embedder beside it."""
-    import torch
+    """Runs in a child process: every ingestion figure, with the raw embedder beside it.
 
+    runtime: the embedder runtime ingestion uses (NEWSRAG_INGEST_EMBED_RUNTIME); unless first_ingest_only, the
+    other runtime's raw model also encodes each slice's texts, so their raw speeds are compared side by side.
+    every: ingest every Nth file.
+    """
     from core.settings import Settings
     from rag.api import NewsQA
 
     corpus_dir = Path(corpus)
-    settings = Settings(data_dir=Path(data_dir))
+    settings = Settings(data_dir=Path(data_dir), embed_runtime=runtime, ingest_embed_runtime=runtime)
     qa = NewsQA(settings=settings)
     started = time.perf_counter()
     qa.warm_up(llm=False)
     load_seconds = time.perf_counter() - started
-    model = qa.embedder.warm_up() if hasattr(qa.embedder, "warm_up") else None
-    files = corpus_files(corpus_dir)
+    model = qa.ingest_embedder.warm_up() if hasattr(qa.ingest_embedder, "warm_up") else None
+    files = corpus_files(corpus_dir)[::every]
+    runtime_used = getattr(qa.ingest_embedder, "runtime", "torch") if model is not None else "none"
+    other = None if first_ingest_only or model is None else _other_model(qa, runtime_used)
     result: dict[str, Any] = {
         "articles_in_corpus": len(files),
         "model_load_seconds": load_seconds,
         "embed_batch_size": settings.embed_batch_size,
-        "torch_threads": torch.get_num_threads(),
+        "runtime": runtime_used,
     }
 
     # 1. the raw embedder's best batch size (and one thread against the default), on a sample of chunk texts
@@ -102,6 +127,14 @@ def measure(
                 rates[bs].append(len(sample) / _encode_seconds(model, sample, bs))
         tuning = {bs: max(r) for bs, r in rates.items()}
         best = max(tuning, key=tuning.get)
+        result["tuning"] = {
+            "sample_texts": len(sample),
+            "chunks_per_s_by_batch_size": tuning,
+            "best_batch_size": best,
+        }
+    if model is not None and runtime_used == "torch" and not first_ingest_only:
+        import torch
+
         # Alone in this child process, before any ingest: the one place torch's count changes after start-up
         # (index.embed.set_torch_threads), and it is put back before the ingest below.
         default_threads = torch.get_num_threads()
@@ -111,12 +144,7 @@ def measure(
                 torch.set_num_threads(n)
                 threads[n].append(len(sample) / _encode_seconds(model, sample, best))
         torch.set_num_threads(default_threads)
-        result["tuning"] = {
-            "sample_texts": len(sample),
-            "chunks_per_s_by_batch_size": tuning,
-            "best_batch_size": best,
-            "chunks_per_s_by_threads": {n: max(r) for n, r in threads.items()},
-        }
+        result["tuning"]["chunks_per_s_by_threads"] = {n: max(r) for n, r in threads.items()}
 
     # 2. first ingest, slice by slice, each followed by the raw embedder on the same texts
     parts = []
@@ -138,10 +166,14 @@ def measure(
             part["raw_texts"] = len(texts)
             part["raw_seconds"] = _encode_seconds(model, texts, best)
             part["ratio"] = part["raw_seconds"] / ingest_s * (report.chunks_added / max(len(texts), 1))
+            if other is not None:
+                part["other_raw_seconds"] = _encode_seconds(other, texts, best)
         parts.append(part)
         log.warning("ingest slice %d/%d: %s", i + 1, slices, part)
     result["slices"] = parts
     result["ingest_peak_rss_mb"] = peak_rss_mb()
+    if first_ingest_only:
+        return result
 
     # 3. the same corpus again, unchanged
     reruns = []
@@ -204,20 +236,23 @@ def run(ctx) -> Report:
     rep.add("embedding model load", data["model_load_seconds"], "s")
     rep.add("first ingest", seconds, "s", note=f"{len(slices)} slices into a fresh data dir")
     rep.add("ingest throughput", articles / seconds, "articles/s")
-    rep.add("ingest throughput", chunks / seconds, "chunks/s")
+    rep.add("ingest throughput", chunks / seconds, "chunks/s", note=f"embedder runtime: {data.get('runtime')}")
     tuning = data.get("tuning")
     if tuning:
         by_bs = ", ".join(f"{bs}: {rate:.1f}" for bs, rate in tuning["chunks_per_s_by_batch_size"].items())
         rep.add("raw embedder, chunks/s by batch size", by_bs, note=f"sample of {tuning['sample_texts']} chunks")
-        by_threads = ", ".join(f"{n} thread(s): {rate:.1f}" for n, rate in tuning["chunks_per_s_by_threads"].items())
-        rep.add("raw embedder, chunks/s by torch threads", by_threads, note=f"batch size {tuning['best_batch_size']}")
+        if "chunks_per_s_by_threads" in tuning:
+            by_threads = ", ".join(f"{n} thread(s): {r:.1f}" for n, r in tuning["chunks_per_s_by_threads"].items())
+            rep.add(
+                "raw embedder, chunks/s by torch threads", by_threads, note=f"batch size {tuning['best_batch_size']}"
+            )
         raw_seconds = sum(s["raw_seconds"] for s in slices)
         raw_texts = sum(s["raw_texts"] for s in slices)
         rep.add(
             "raw embedder (ceiling)",
             raw_texts / raw_seconds,
             "chunks/s",
-            note=f"batch size {tuning['best_batch_size']}",
+            note=f"{data.get('runtime')}, batch size {tuning['best_batch_size']}",
         )
         ratios = summarize([s["ratio"] for s in slices])
         median = ratios["median"]
@@ -262,4 +297,58 @@ def run(ctx) -> Report:
     )
     rep.add("peak RSS, ingest process", data["ingest_peak_rss_mb"], "MiB")
     ctx.figures["ingest_peak_rss_mb"] = data["ingest_peak_rss_mb"]
+    _other_runtime(ctx, rep, params, data)
     return rep
+
+
+def _other_runtime(ctx, rep: Report, params: dict[str, Any], data: dict[str, Any]) -> None:
+    """The other embedder runtime: its raw speed against the default's on the same slices, and a first ingest with
+    it (a third of the corpus; quick: all of it) beside its own raw ceiling, in a fresh data dir."""
+    slices = data["slices"]
+    runtime = data.get("runtime")
+    if runtime not in ("onnx", "torch") or not all("other_raw_seconds" in s for s in slices):
+        return
+    other = "onnx" if runtime == "torch" else "torch"
+    speed = summarize([s["raw_seconds"] / s["other_raw_seconds"] for s in slices])  # other's speed over runtime's
+    rep.add(
+        f"raw embedder, {other} / {runtime} speed",
+        speed["median"],
+        "x",
+        note=f"same chunk texts after each slice, median of {speed['n']}, range {speed['min']:.2f}-{speed['max']:.2f}",
+    )
+    rep.data["other_over_default_raw"] = {"other": other, **speed}
+    every = 1 if ctx.quick else 3
+    other_data = run_child(
+        "bench.ingest:measure",
+        {
+            **params,
+            "data_dir": str(ctx.work / f"data-ingest-{other}"),
+            "runtime": other,
+            "every": every,
+            "first_ingest_only": True,
+            "tune_rounds": 1,
+            "batch_sizes": [params["batch_sizes"][0]],
+        },
+    )
+    rep.data["other_runtime"] = other_data
+    parts = other_data["slices"]
+    chunks = sum(s["chunks"] for s in parts)
+    seconds = sum(s["ingest_seconds"] for s in parts)
+    ratio = summarize([s["ratio"] for s in parts])
+    rep.add(
+        f"ingest throughput, NEWSRAG_INGEST_EMBED_RUNTIME={other}",
+        chunks / seconds,
+        "chunks/s",
+        note=f"{sum(s['articles'] for s in parts)} articles (every {every}), {chunks:,} chunks",
+    )
+    rep.add(
+        f"raw embedder (ceiling), {other}",
+        sum(s["raw_texts"] for s in parts) / sum(s["raw_seconds"] for s in parts),
+        "chunks/s",
+    )
+    rep.add(
+        f"ingest / raw embedding, {other}",
+        ratio["median"],
+        "ratio",
+        note=f"median of {ratio['n']} slices, range {ratio['min']:.2f}-{ratio['max']:.2f}",
+    )
