@@ -345,7 +345,7 @@ class Answerer:
         def answers(sentence: str, passage: Passage) -> bool:
             return self._coverage(focus, sentence, passage, strict=False).ok
 
-        differ = differing_in_ranked(focus, context.ranked, plan.passages, answers, ADDRESS_CANDIDATES)
+        differ = differing_in_ranked(focus, context.ranked, plan.passages, answers, ADDRESS_CANDIDATES, question)
         text = _note_differing_reports(text, citations, differ, debug)
         log.debug("Answer kept %d sentences, dropped %d", len(kept), len(checked.dropped))
         return Answer(

@@ -55,6 +55,7 @@ _DATE_RE = re.compile(
     re.IGNORECASE,
 )
 _YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
+_HOW_MUCH_RE = re.compile(r"\s*how much\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,20 @@ def _close_in_time(a: Passage, b: Passage) -> bool:
 Report = tuple[Value, Passage, str]  # the figure, its passage, the sentence it is in
 
 
-def differing_reports(focus: QuestionFocus, statements: Sequence[tuple[str, Passage]]) -> tuple[Report, Report] | None:
+def compared_kinds(focus: QuestionFocus, question: str = "") -> list[str]:
+    """The kinds of figure compared: the asked kind; for a question that names none, money or percentages (a
+    "how much" that rag.focus left open, "what do sources say about X")."""
+    if focus.kind in COMPARED_KINDS:
+        return [focus.kind]
+    return list(INFERRED_KINDS)
+
+
+def differing_reports(
+    focus: QuestionFocus, statements: Sequence[tuple[str, Passage]], kinds: Sequence[str] | None = None
+) -> tuple[Report, Report] | None:
     """The first two statements (sentence, passage), best first, from different articles about the same subject
     whose figures differ, or None. The first statement holding a figure is compared with each later one."""
-    kinds = [focus.kind] if focus.kind in COMPARED_KINDS else list(INFERRED_KINDS)
+    kinds = list(kinds) if kinds is not None else compared_kinds(focus)
     for kind in kinds:
         reports = [
             (vals[0], passage, text)
@@ -141,22 +152,27 @@ def differing_in_ranked(
     passages: Sequence[Passage],
     answers: Callable[[str, Passage], bool],
     most: int = 12,
+    question: str = "",
 ) -> tuple[Report, Report] | None:
     """differing_reports over the question's best scored sentences (rag.context.Sentence, best first, the first
     `most`): each article's best sentence holding a figure that `answers` the question (the answerer's focus
-    check: names, attribute, qualifiers)."""
-    if focus.kind not in COMPARED_KINDS:
+    check: names, attribute, qualifiers). Only for questions asking for a figure: a compared kind, or "how much"."""
+    if focus.kind in COMPARED_KINDS:
+        kinds = [focus.kind]
+    elif _HOW_MUCH_RE.match(question):
+        kinds = list(INFERRED_KINDS)
+    else:
         return None
     statements: list[tuple[str, Passage]] = []
     seen: set[str] = set()
     for sentence in ranked[:most]:
         passage = passages[sentence.passage]
-        if passage.article_id in seen or not values(focus.kind, sentence.text):
+        if passage.article_id in seen or not any(values(kind, sentence.text) for kind in kinds):
             continue
         if answers(sentence.text, passage):
             seen.add(passage.article_id)
             statements.append((sentence.text, passage))
-    return differing_reports(focus, statements)
+    return differing_reports(focus, statements, kinds)
 
 
 def describe_difference(differ: tuple[Report, Report], marks: Sequence[str]) -> str:

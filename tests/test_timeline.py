@@ -174,6 +174,23 @@ def test_a_model_answer_says_when_the_reports_differ_and_cites_both(settings):
     assert answer.citations[1].evidence == [PRICES[1][1].split(", the firm")[0] + ", the firm told retailers."]
 
 
+def test_a_how_much_question_of_no_named_kind_compares_amounts(settings):
+    def doc(n, text, source):
+        p = passage(text, n, source=source, title="Halden buys Quillsoft")
+        p.published = datetime(2025, 6, 3)
+        return p
+
+    docs = [doc(1, "Halden is paying $2.4bn for Quillsoft.", "BizReport"),
+            doc(2, "Halden agreed to pay $2.1bn in cash for Quillsoft.", "MarketWire")]  # fmt: skip
+    assert analyse("How much is Halden paying for Quillsoft?").kind == "other"  # rag.focus names no kind
+    llm = ScriptedLLM(["Halden is paying $2.4bn for Quillsoft [1]."])
+    answer = Answerer(lambda: llm, settings).answer("How much is Halden paying for Quillsoft?", docs)
+    assert answer.text.endswith("The reports differ: BizReport says $2.4bn [1]; MarketWire says $2.1bn [2].")
+    llm = ScriptedLLM(["Halden is buying Quillsoft [1]."])
+    answer = Answerer(lambda: llm, settings).answer("What is Halden buying?", docs)
+    assert "differ" not in answer.text  # no figure asked for
+
+
 def test_who_said_what_attributes_one_statement_per_source_and_notes_the_difference(qa):
     answer = qa.ask("What do different sources say about the price of the Korvex X2 phone?")
     assert not answer.refused and qa._llm.calls == 0
