@@ -42,6 +42,7 @@ def test_packaged_data_is_in_the_wheel(wheel_files):
         *(f"rag/prompts/{p.name}" for p in (REPO / "rag" / "prompts").glob("*.toml")),
         *(str(p.relative_to(REPO)) for p in (REPO / "ingest" / "sample" / "articles").rglob("*.txt")),
         *(f"eval/datasets/{p.name}" for p in (REPO / "eval" / "datasets").glob("*.jsonl")),
+        *(f"eval/corpora/conflicts/{p.name}" for p in (REPO / "eval" / "corpora" / "conflicts").glob("*.json")),
         "eval/thresholds.json",
         "eval/thresholds-trust.json",
         "ingest/sample/README.md",
