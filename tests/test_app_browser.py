@@ -141,7 +141,7 @@ def browser():
 @pytest.fixture
 def page(browser, server):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(60_000)  # generous: CI may share the 2 cores with a real-model eval
     page.goto(server[0])
     page.wait_for_selector("#nr-question textarea")
     page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')")
