@@ -23,8 +23,12 @@ def state_of(chunks, articles, keyword_path: Path) -> dict:
     got_articles = articles.get(include=["metadatas"])
     conn = sqlite3.connect(keyword_path)
     try:
-        keyword_hashes = dict(conn.execute("SELECT article_id, content_hash FROM articles"))
-        keyword_chunk_ids = [row[0] for row in conn.execute("SELECT chunk_id FROM chunks")]
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        if {"articles", "chunks"} <= tables:
+            keyword_hashes = dict(conn.execute("SELECT article_id, content_hash FROM articles"))
+            keyword_chunk_ids = [row[0] for row in conn.execute("SELECT chunk_id FROM chunks")]
+        else:  # a kill between creating the file and its schema: an empty keyword index, as KeywordIndex reads it
+            keyword_hashes, keyword_chunk_ids = {}, []
     finally:
         conn.close()
     metas = dict(zip(got_articles["ids"], got_articles["metadatas"], strict=True))
