@@ -142,9 +142,11 @@ def browser():
 def page(browser, server):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)  # generous: CI may share the 2 cores with a real-model eval
+    # wait_for_function polls every 250 ms, not on animation frames: after another test module had run first, the
+    # default (requestAnimationFrame) polling missed a status line that was on the page (the Feeds-tab test in CI).
     page.goto(server[0])
     page.wait_for_selector("#nr-question textarea")
-    page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')")
+    page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')", polling=250)
     yield page
     page.close()
 
@@ -197,7 +199,7 @@ def test_answer_streams_in_with_linked_sources_and_a_follow_up_works(page, serve
 
     # "New conversation" empties the chat and the sources panel.
     page.click("#nr-clear")
-    page.wait_for_function("document.querySelectorAll('#nr-chat [data-testid=\"bot\"]').length === 0")
+    page.wait_for_function("document.querySelectorAll('#nr-chat [data-testid=\"bot\"]').length === 0", polling=250)
     assert page.locator("#nr-sources .nr-card").count() == 0
 
 
@@ -249,7 +251,9 @@ def test_upload_adds_an_article_and_oversized_files_are_refused(page, server, tm
     page.click("#nr-add")
     page.wait_for_selector("#nr-report .nr-report")
     assert "1 added" in page.inner_text("#nr-report")
-    page.wait_for_function(f"document.querySelector('#nr-status').innerText.includes('{before + 1} articles')")
+    page.wait_for_function(
+        f"document.querySelector('#nr-status').innerText.includes('{before + 1} articles')", polling=250
+    )
     assert qa.stats()["articles"] == before + 1
     shot(page, "app-add-news.png")
 
@@ -266,7 +270,7 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page):
     # The title with markup is shown literally in the table.
     assert 'Hostile <b>headline</b> <img src=x onerror="window.__pwned=1">' in page.inner_text("#nr-lib-table")
     page.locator("#nr-lib-table :text('Hostile') >> visible=true").first.click()
-    page.wait_for_function("document.querySelector('#nr-lib-picker input').value.includes('Hostile')")
+    page.wait_for_function("document.querySelector('#nr-lib-picker input').value.includes('Hostile')", polling=250)
     page.click("#nr-lib-open")
     page.wait_for_selector("#nr-article .nr-article-text")
     text = page.inner_text("#nr-article")
@@ -284,9 +288,9 @@ def test_library_deletes_an_article(page, server):
     page.get_by_role("tab", name="Library").click()
     page.fill("#nr-lib-query input, #nr-lib-query textarea", "bus")
     page.click("#nr-lib-search")
-    page.wait_for_function("!document.querySelector('#nr-lib-table').innerText.includes('Cyber crime')")
+    page.wait_for_function("!document.querySelector('#nr-lib-table').innerText.includes('Cyber crime')", polling=250)
     page.locator("#nr-lib-table :text('Mobiles double up') >> visible=true").first.click()
-    page.wait_for_function("document.querySelector('#nr-lib-picker input').value.includes('Mobiles')")
+    page.wait_for_function("document.querySelector('#nr-lib-picker input').value.includes('Mobiles')", polling=250)
     page.click("#nr-lib-delete")
     page.wait_for_selector("#nr-article :text('Article deleted')")
     assert qa.stats()["articles"] == before - 1
@@ -312,9 +316,7 @@ def test_feeds_tab_subscribes_refreshes_shows_failures_and_unsubscribes(page, se
         page.wait_for_selector("#nr-feed-report :text('2 new')")
         table = page.inner_text("#nr-feeds-table")
         assert "Loop Games" in table and "30m" in table and "ok" in table
-        page.wait_for_function(
-            "document.querySelector('#nr-status').innerText.includes('2 new articles since you opened this page')"
-        )
+        page.wait_for_selector("#nr-status :text('2 new articles since you opened this page')")
         assert qa.stats()["articles"] == before + 2
 
         # A failing feed shows its status and last error; the others are unaffected.
@@ -338,7 +340,7 @@ def test_feeds_tab_subscribes_refreshes_shows_failures_and_unsubscribes(page, se
         page.get_by_role("option", name=f"{publisher.url('/down.xml')} — {publisher.url('/down.xml')}").click()
         page.click("#nr-feed-remove")
         page.wait_for_selector("#nr-feed-report :text('Unsubscribed')")
-        page.wait_for_function("!document.querySelector('#nr-feeds-table').innerText.includes('down.xml')")
+        page.wait_for_function("!document.querySelector('#nr-feeds-table').innerText.includes('down.xml')", polling=250)
 
     # The Library sorts by date added: the feed's last entry is first.
     page.get_by_role("tab", name="Library").click()
@@ -347,7 +349,9 @@ def test_feeds_tab_subscribes_refreshes_shows_failures_and_unsubscribes(page, se
         "(() => { const t = document.querySelector('#nr-lib-table').innerText;"
         " const p = t.indexOf('Prince of Persia'), d = t.indexOf('DS aims'); return p >= 0 && d > p; })()"
     )
-    page.wait_for_function(first_added_first)  # added last, undated: first by date added, not by publication
+    page.wait_for_function(
+        first_added_first, polling=250
+    )  # added last, undated: first by date added, not by publication
 
 
 def test_date_chip_shows_the_filter_and_removing_it_asks_again_without_it(page, server):
@@ -360,7 +364,7 @@ def test_date_chip_shows_the_filter_and_removing_it_asks_again_without_it(page, 
     asked = len(llm.prompts)
     chip.click()
     chip.wait_for(state="hidden")
-    page.wait_for_function("document.querySelectorAll('#nr-chat [data-testid=bot]').length === 1")
+    page.wait_for_function("document.querySelectorAll('#nr-chat [data-testid=bot]').length === 1", polling=250)
     page.wait_for_selector("#nr-sources .nr-card")
     assert len(llm.prompts) > asked  # asked again, without the date filter
     assert "self-developed chips" in last_bot_message(page).inner_text()

@@ -76,13 +76,13 @@ def test_library_opens_a_story_with_its_articles_in_date_order(browser, server):
     page.set_default_timeout(60_000)  # generous: CI may share the 2 cores with a real-model eval
     page.goto(url)
     page.wait_for_selector("#nr-question textarea")
-    page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')")
+    page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')", polling=250)
     page.get_by_role("tab", name="Library").click()
-    page.wait_for_function("document.querySelector('#nr-story-table').innerText.includes('PlayStation')")
+    page.wait_for_function("document.querySelector('#nr-story-table').innerText.includes('PlayStation')", polling=250)
     table = page.locator("#nr-story-table").inner_text()
     assert "RFID" not in table  # a story of one article is only in the article table
     page.locator("#nr-story-table :text('First look at PlayStation 3 chip') >> visible=true").first.click()
-    page.wait_for_function("document.querySelector('#nr-story-picker input').value.includes('3 articles')")
+    page.wait_for_function("document.querySelector('#nr-story-picker input').value.includes('3 articles')", polling=250)
     page.click("#nr-story-open")
     page.wait_for_selector("#nr-story .nr-story-article")
     items = page.locator("#nr-story .nr-story-article").all_inner_texts()
@@ -99,7 +99,7 @@ def test_a_timeline_question_is_answered_as_a_dated_list_in_date_order(browser, 
     page.set_default_timeout(60_000)  # generous: CI may share the 2 cores with a real-model eval
     page.goto(url)
     page.wait_for_selector("#nr-question textarea")
-    page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')")
+    page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')", polling=250)
     page.fill("#nr-question textarea", "How did the news about the PlayStation 3 Cell chip develop?")
     page.click("#nr-send")
     page.wait_for_selector("#nr-chat .nr-timeline li")
