@@ -63,6 +63,11 @@ def _user_error(exc: Exception) -> str:
     return user_message(exc) or GENERIC_MESSAGE
 
 
+def _page_opened() -> float:
+    """When a page loaded (a plain function: gradio inspects its handlers' signatures; builtins have none)."""
+    return time.time()
+
+
 def _filters(k: float | None, sources: list[str] | None, since: str | None, until: str | None) -> dict[str, Any]:
     """UI filter values -> NewsQA keyword arguments; a bad date raises DateError with the fix."""
     from core.dates import parse_day
@@ -469,7 +474,7 @@ def build_app(qa, note: str = ""):
             concurrency_limit=1,
         )
 
-        demo.load(time.time, None, opened_at, api_visibility="private", queue=False).then(
+        demo.load(_page_opened, None, opened_at, api_visibility="private", queue=False).then(
             h.refresh, [sources, opened_at], [status, sources], api_visibility="private"
         )
         feeds_tab.wire_status_updates(h.status, status, opened_at)
