@@ -165,7 +165,7 @@ class Ingestor:
         if not planned:
             return
         batch = IndexBatch(embeddings=self.embedder.get_text_embedding_batch(texts))
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")  # "new since the page opened" needs sub-second
         moved: dict[str, Profile] = {}  # stored articles whose story changed (a changed article left it)
         first = 0
         for entry, chunks in planned:

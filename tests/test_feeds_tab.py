@@ -97,6 +97,10 @@ def test_feed_rows_and_notes_are_plain_and_escaped():
 
     opened = datetime(2026, 1, 1, 12, tzinfo=UTC).timestamp()
     assert feeds_tab.new_articles_note(rows, opened) == "1 new article since you opened this page"
+    # an article added in the same second as the page opened, but after it, counts (ingest stores milliseconds)
+    same_second = [{"ingested_at": "2026-01-01T12:00:00.700+00:00"}, {"ingested_at": "2026-01-01T12:00:00.100+00:00"}]
+    assert feeds_tab.new_articles_note(same_second, opened + 0.4) == "1 new article since you opened this page"
+    assert feeds_tab.new_articles_note([{"ingested_at": "not a date"}], opened) == ""
     from ingest.feeds import FeedReport
 
     html = feeds_tab.reports_html([FeedReport("u", "<b>x</b>", "failed", error="<script>")])

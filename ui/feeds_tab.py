@@ -74,11 +74,18 @@ def new_articles_note(rows: Sequence[dict], opened_at: float | None) -> str:
     """'3 new articles since you opened this page' (articles stored after `opened_at`), or ''."""
     if not opened_at:
         return ""
-    since = datetime.fromtimestamp(opened_at, UTC).isoformat(timespec="seconds")
-    n = sum(1 for r in rows if (r.get("ingested_at") or "") > since)
+    n = sum(1 for r in rows if _instant(r.get("ingested_at")) > opened_at)
     if not n:
         return ""
     return f"{n} new article{'s' if n != 1 else ''} since you opened this page"
+
+
+def _instant(stamp: str | None) -> float:
+    """An ISO timestamp (seconds or milliseconds, as older and newer indexes store it) as a POSIX time; 0 if none."""
+    try:
+        return datetime.fromisoformat(stamp).timestamp() if stamp else 0.0
+    except ValueError:
+        return 0.0
 
 
 def chip_label(found) -> str:
