@@ -369,15 +369,29 @@ class Answerer:
         # "San Andreas ... £24m" in the cited one): their other retrieved passages count as context.
         articles = {p.article_id for p in cited}
         around = [p for p in plan_passages if p.article_id in articles and p not in cited]
-        return coverage(
-            focus,
-            " ".join(evidence),  # the passages' sentences, never the model's own words
-            " ".join(f"{p.title} {p.text}" for p in [*cited, *around]),
-            title=" ".join(p.title for p in cited),
-            answer=" ".join(s.text for s in kept),
-            published_year=year,
-            similar=self._similar,
-        )
+
+        def gap(text: str) -> Coverage:
+            return coverage(
+                focus,
+                text,  # the passages' sentences, never the model's own words
+                " ".join(f"{p.title} {p.text}" for p in [*cited, *around]),
+                title=" ".join(p.title for p in cited),
+                answer=" ".join(s.text for s in kept),
+                published_year=year,
+                similar=self._similar,
+            )
+
+        together = gap(" ".join(evidence))
+        if not together.ok or len(evidence) < 2:
+            return together
+        # The asked attribute, its value and a price's market must be stated together, in one sentence: "power"
+        # in one and "consumption" in another, or "$15 a month" of the US beside "launch in the UK", is a
+        # neighbouring fact, not the answer. (Names and years may come from the other sentences.)
+        places = set(focus.qualifiers) if focus.kind in ("money", "percent") else set()
+        each = [gap(sentence) for sentence in dict.fromkeys(evidence)]
+        if any(not g.missing_focus and g.has_value and not places & set(g.missing_qualifiers) for g in each):
+            return together
+        return min(each, key=_gap_size)
 
     def _extractive(self, plan: Plan) -> tuple[list[CitedSentence], Context] | None:
         """When the model's answer failed its checks: the retrieved sentences that answer the question, cited.

@@ -39,12 +39,19 @@ _REASON_RE = re.compile(
     r"(?:reasons?|causes?|concerns?|worries|fears|risks?|dangers|benefits?|advantages?|problems?|factors?|motives?"
     r"|drivers?|arguments?|criticisms?|objections?|goals?|aims?|issues?|challenges?|threats?|complaints?)\b"
     r"|what (?:\w+ )?(?:problems|concerns|worries|fears|risks|dangers|benefits|advantages|challenges|threats"
-    r"|reasons|obstacles|difficulties) (?:does|do|did|will|would|could|can|are|were|is|was|has|have)\b)",
+    r"|reasons|obstacles|difficulties) (?:does|do|did|will|would|could|can|are|were|is|was|has|have)\b"
+    # "What still stands in the way of ...", "What makes it hard to ...", "What is holding back ...", "What is
+    # behind ...": reasons asked without the word "why"
+    r"|what (?:still )?(?:stands?|stood) in the way\b|what(?:'s| is| was| are| were) (?:still )?(?:holding|keeping"
+    r"|stopping|preventing|behind|driving)\b"
+    r"|what (?:makes|made) (?:\w+ ){1,3}(?:so |more |less )?(?:hard|harder|difficult|easy|easier|possible|impossible"
+    r"|attractive|popular|risky|dangerous|expensive|cheap|cheaper|vulnerable|successful|different)\b)",
     re.IGNORECASE,
 )
 _HOW_RE = re.compile(
     r"^\s*(?:how (?:does|do|did|will|would|can|could|is|are|was|were|has|have|might|should)\b"
-    r"|in what ways?\b|what (?:steps|measures|methods)\b)",
+    r"|in what ways?\b|what (?:steps|measures|methods)\b"
+    r"|what (?:can|could|should|must|might) (?:\w+ ){1,3}do\b)",  # "What can people do to protect themselves?"
     re.IGNORECASE,
 )
 _HOW_QUANTITY_RE = re.compile(r"^\s*how (?:many|much|long|old|big|large|fast|far|often|soon|high|tall|heavy)\b", re.I)
@@ -176,8 +183,8 @@ _DATE_VALUE_RE = re.compile(
     r"|christmas|summer|spring|autumn|winter)\b|\b\d{1,2}(?:st|nd|rd|th)\b",
     re.IGNORECASE,
 )
-_NUMBER_VALUE_RE = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|dozens|hundreds?|thousands?"
+_NUMBER_VALUE_RE = re.compile(  # a number starts at a word's start: the "4" of "64" or "P800"'s "800" are not
+    r"(?<![\w.,])\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|dozens|hundreds?|thousands?"
     r"|millions?|billions?|half|quarter|third)\b",
     re.IGNORECASE,
 )

@@ -349,6 +349,34 @@ def test_off_target_model_answer_is_refused_after_generation(settings):
     assert answer.debug["off_target"] == ["The Zen Micro weighs 100 grams."]
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "reply"),
+    [  # each word of the answer is in the passage, but the asked thing is stated in no one sentence
+        (
+            "What will Flixo cost per month in the UK?",
+            "Flixo launches in the UK next month. In the US the service costs $12 per month.",
+            "Flixo will cost $12 per month in the UK [1].",
+        ),
+        (
+            "What is the power consumption of the Zeta X9 chip?",
+            "The Zeta X9 chip cuts energy consumption. It delivers 200 TOPS of computing power.",
+            "The power consumption of the Zeta X9 chip is 200 TOPS of computing power [1].",
+        ),
+    ],
+)
+def test_attribute_and_value_from_two_sentences_are_not_an_answer(settings, question, text, reply):
+    answerer, _ = make(settings, reply)
+    answer = answerer.answer(question, passages(text))
+    assert (answer.refused, answer.refusal_reason) == (True, "not_addressed"), answer.text
+
+
+def test_attribute_and_value_in_one_sentence_with_the_name_in_another_are_an_answer(settings):
+    docs = passages("Flixo launched on Monday. In the UK the service costs £9 per month.")
+    answerer, _ = make(settings, "Flixo costs £9 per month in the UK [1].")
+    answer = answerer.answer("What does Flixo cost per month in the UK?", docs)
+    assert not answer.refused and "£9" in answer.text
+
+
 def test_answer_that_only_restates_the_question_is_not_an_answer(settings):
     docs = passages("Commodore was bought by Yeahronimo Media Ventures for $32m.")
     answerer, _ = make(settings, "The company that bought Commodore is [1].")

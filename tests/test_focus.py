@@ -9,7 +9,12 @@ from rag.focus import adds_information, analyse, coverage, describe_gap, has_val
 KINDS = [
     ("Why are Alibaba and Baidu training AI models on their own chips?", "reason"),
     ("What are the main concerns about RFID tags?", "reason"),
+    ("What is holding back the launch of 3G phones?", "reason"),
+    ("What still stands in the way of cheaper broadband?", "reason"),
+    ("What makes it so hard to switch mobile networks?", "reason"),
     ("How does the anti-tremor mouse work?", "how"),
+    ("What should users do to keep their laptops safe?", "how"),
+    ("What does the new chip do?", "other"),
     ("How many Britons have some sort of hand tremor?", "count"),
     ("How much did Google pay for Picasa?", "money"),
     ("What was the UK price of the PSP?", "money"),
@@ -123,6 +128,12 @@ def test_place_qualifier_must_be_in_the_passage():
         analyse("How much does the Gizmondo sell for in Britain?"), "The Gizmondo sells for £229 in the UK."
     ).ok
     assert "usa" in analyse("Which US city is he from?").qualifiers
+
+
+def test_a_number_inside_a_product_name_is_not_a_count():
+    focus = analyse("How many Zorb 64 computers were sold?")
+    assert not coverage(focus, "The Zorb 64 sold more than any rival, launched in 1982.").ok  # not "4", not a year
+    assert coverage(focus, "The Zorb 64 sold 17 million units.").ok
 
 
 def test_names_missing_from_the_passage_are_a_gap():
