@@ -24,6 +24,8 @@ MARKER_RE = re.compile(
 _MARKERS_RUN = rf"(?:\s*(?:{MARKER_RE.pattern}))+"
 # "... chips. [1]" -> the marker belongs to the sentence before the full stop.
 _MARKERS_AFTER_STOP_RE = re.compile(rf"(?P<stop>[.!?]+)(?P<markers>{_MARKERS_RUN})", re.IGNORECASE)
+_MARKERS_RUN_RE = re.compile(_MARKERS_RUN, re.IGNORECASE)
+_MARKER_BEFORE_STOP_RE = re.compile(rf"(?:{MARKER_RE.pattern})\s*[.!?]", re.IGNORECASE)
 _MAX_RANGE = 20
 
 _LIST_PREFIX_RE = re.compile(r"^\s*(?:[-*•]+|\d+[.)])\s+")
@@ -119,7 +121,8 @@ def parse_answer(raw: str, valid: Collection[int]) -> list[CitedSentence]:
     holding only markers ("Sources: [1][2]") gives its numbers to the sentence before it.
     """
     valid = set(valid)
-    text = _MARKERS_AFTER_STOP_RE.sub(lambda m: m.group("markers") + m.group("stop"), _unnarrate(raw.strip()))
+    text = _markers_after_their_sentences(_unnarrate(raw.strip()))
+    text = _MARKERS_AFTER_STOP_RE.sub(lambda m: m.group("markers") + m.group("stop"), text)
     out: list[CitedSentence] = []
     for sentence in split_sentences(text):
         numbers: list[int] = []
@@ -133,6 +136,20 @@ def parse_answer(raw: str, valid: Collection[int]) -> list[CitedSentence]:
             continue
         out.append(CitedSentence(_without_narration(bare), numbers))
     return out
+
+
+def _markers_after_their_sentences(text: str) -> str:
+    """'[1] The chip is fast. [2] It is cheap.' (each marker before its sentence, as the small model sometimes
+    writes) -> 'The chip is fast. [1] It is cheap. [2]'. Only for an answer that opens with a marker and never
+    puts one before a full stop; otherwise a marker after a stop belongs to the sentence before it."""
+    runs = list(_MARKERS_RUN_RE.finditer(text))
+    if not runs or runs[0].start() != 0 or _MARKER_BEFORE_STOP_RE.search(text):
+        return text
+    pieces = []
+    for i, run in enumerate(runs):
+        end = runs[i + 1].start() if i + 1 < len(runs) else len(text)
+        pieces.append(f"{text[run.end() : end].strip()} {run.group(0).strip()}")
+    return " ".join(pieces)
 
 
 def first_use_order(sentences: Iterable[CitedSentence]) -> list[int]:

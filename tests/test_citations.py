@@ -124,3 +124,11 @@ def test_narrated_sources_become_plain_cited_claims():
     assert (
         parse_answer("Sony states that it will cut prices [1].", {1})[0].text == "Sony states that it will cut prices."
     )
+
+
+def test_markers_written_before_their_sentences_cite_those_sentences():
+    parsed = parse_answer("[1] The chip is fast. [2] It is cheap.", {1, 2})
+    assert [(s.text, s.numbers) for s in parsed] == [("The chip is fast.", [1]), ("It is cheap.", [2])]
+    # the usual style, markers after a stop included, is unchanged
+    parsed = parse_answer("The chip is fast. [1] It is cheap [2].", {1, 2})
+    assert [(s.text, s.numbers) for s in parsed] == [("The chip is fast.", [1]), ("It is cheap.", [2])]
