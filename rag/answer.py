@@ -628,8 +628,8 @@ def _standalone(message: str) -> bool:
     """Cheap check: a message with enough words of its own and no reference back stands alone."""
     if _FOLLOW_UP_START.match(message.strip()) or len(content_words(message)) < 3:
         return False
-    for word in re.findall(r"[A-Za-z0-9']+", message):
-        if word.lower() in _PRONOUNS:
+    for word in re.findall(r"[A-Za-z0-9'’]+", message):
+        if re.split(r"['’]", word.lower())[0] in _PRONOUNS:  # "it'll", "they're" refer back too
             return False  # "What did they announce?" - unless a name came first
         if word in _names(word):
             return True

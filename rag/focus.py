@@ -425,7 +425,8 @@ def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozense
             first = m.group(0).lower()
             if m.start() == 0 and (first in STOPWORDS or not content_words(first) or first.endswith(("ing", "ly"))):
                 continue  # "The", "According", "Reportedly" start sentences; "Bloglines was bought" names
-            if content_words(m.group(0)) - asked:
+            words = content_words(m.group(0)) - asked
+            if words and (kind == "place" or words - PLACES):  # "in the Netherlands" names no firm or person
                 return True
         return bool(_NUMBER_VALUE_RE.search(text)) and kind == "name"  # "Windows XP SP2", "Metal Slug 3"
     return True

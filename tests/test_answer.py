@@ -247,6 +247,13 @@ def test_standalone_message_is_kept_without_an_llm_call(settings):
     assert llm.calls == 0
 
 
+@pytest.mark.parametrize("message", ["what's the first thing it'll work on?", "and when they’re launching overseas?"])
+def test_a_contracted_pronoun_marks_a_follow_up(settings, message):
+    answerer, llm = make(settings, "Which chips will Baidu's new project work on first?")
+    assert answerer.condense(message, HISTORY) == "Which chips will Baidu's new project work on first?"
+    assert llm.calls == 1
+
+
 def test_follow_up_is_rewritten_with_the_history(settings):
     answerer, llm = make(settings, "Standalone question: Which chips does Baidu use to train AI models?")
     out = answerer.condense("and what about Baidu?", HISTORY)

@@ -154,6 +154,8 @@ def test_names_missing_from_the_passage_are_a_gap():
         ("percent", "Sales rose 7%.", True),
         ("organisation", "Bloglines was bought by Ask Jeeves.", True),
         ("organisation", "The blog reader was bought.", False),
+        ("organisation", "It was built by researchers in the Netherlands.", False),  # a place is not a firm
+        ("place", "It was built in the Netherlands.", True),
         ("name", "The Santy worm exploited the phpBB software.", True),
     ],
 )
