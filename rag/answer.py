@@ -369,14 +369,17 @@ class Answerer:
         # "San Andreas ... £24m" in the cited one): their other retrieved passages count as context.
         articles = {p.article_id for p in cited}
         around = [p for p in plan_passages if p.article_id in articles and p not in cited]
+        context_text = " ".join(f"{p.title} {p.text}" for p in [*cited, *around])
+        titles = " ".join(p.title for p in cited)
+        answer = " ".join(s.text for s in kept)
 
         def gap(text: str) -> Coverage:
             return coverage(
                 focus,
                 text,  # the passages' sentences, never the model's own words
-                " ".join(f"{p.title} {p.text}" for p in [*cited, *around]),
-                title=" ".join(p.title for p in cited),
-                answer=" ".join(s.text for s in kept),
+                context_text,
+                title=titles,
+                answer=answer,
                 published_year=year,
                 similar=self._similar,
             )

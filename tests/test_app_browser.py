@@ -142,8 +142,8 @@ def browser():
 def page(browser, server):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)  # generous: CI may share the 2 cores with a real-model eval
-    # wait_for_function polls every 250 ms, not on animation frames: after another test module had run first, the
-    # default (requestAnimationFrame) polling missed a status line that was on the page (the Feeds-tab test in CI).
+    # wait_for_function polls every 250 ms in these tests rather than on animation frames (added while chasing the
+    # Feeds-tab CI failure, whose cause turned out to be in the app: ingest times cut to the second).
     page.goto(server[0])
     page.wait_for_selector("#nr-question textarea")
     page.wait_for_function("document.querySelector('#nr-status').innerText.includes('articles')", polling=250)
@@ -349,9 +349,8 @@ def test_feeds_tab_subscribes_refreshes_shows_failures_and_unsubscribes(page, se
         "(() => { const t = document.querySelector('#nr-lib-table').innerText;"
         " const p = t.indexOf('Prince of Persia'), d = t.indexOf('DS aims'); return p >= 0 && d > p; })()"
     )
-    page.wait_for_function(
-        first_added_first, polling=250
-    )  # added last, undated: first by date added, not by publication
+    # added last, undated: first by date added, not by publication
+    page.wait_for_function(first_added_first, polling=250)
 
 
 def test_date_chip_shows_the_filter_and_removing_it_asks_again_without_it(page, server):
