@@ -19,7 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
-from core.text import content_words
+from core.text import content_words, stem
 from core.types import Answer, Citation, Passage, RefusalReason
 from rag.citations import CitedSentence, parse_answer, render_answer
 from rag.claims import ClaimChecker, Embed, cosine, is_decline
@@ -33,7 +33,16 @@ from rag.context import (
     select_context,
     select_context_for_parts,
 )
-from rag.focus import Coverage, QuestionFocus, adds_information, analyse, coverage, describe_gap, question_parts
+from rag.focus import (
+    PLACES,
+    Coverage,
+    QuestionFocus,
+    adds_information,
+    analyse,
+    coverage,
+    describe_gap,
+    question_parts,
+)
 from rag.prompts import prompt
 
 if TYPE_CHECKING:
@@ -129,6 +138,7 @@ class Plan:
     parts: list[tuple[str, QuestionFocus]]  # a question asking two things, as its parts; else the question
     today: date | None = None  # told to the model
     chronological: bool = False  # a question about time: the answer cites dated passages in date order
+    retried: bool = False  # asked again over the best article alone after the first answer failed its checks
 
 
 class Answerer:
@@ -316,8 +326,14 @@ class Answerer:
             kept = kept + self._more_points(plan, kept)
         if not kept:
             repaired = self._extractive(plan)
+            declined = bool(declines) and not checked.dropped
+            again = None if repaired or declined else self._ask_again(plan)
+            if again is not None:
+                again.timings["generate"] = seconds + again.timings.get("generate", 0.0)
+                again.debug.update(first_raw=raw, asked_again=True)
+                return again
             if repaired is None:
-                reason: RefusalReason = "model_declined" if declines and not checked.dropped else "unsupported"
+                reason: RefusalReason = "model_declined" if declined else "unsupported"
                 if debug.get("off_target"):
                     reason = "not_addressed"
                 gap = self._best_gap(focus, context.ranked, plan.passages) or Coverage(missing_focus=[focus.focus_text])
@@ -351,6 +367,27 @@ class Answerer:
         return Answer(
             question=question, text=text, citations=citations, timings=timings, passages=plan.passages, debug=debug
         )
+
+    def _ask_again(self, plan: Plan) -> Answer | None:
+        """When the answer failed its checks and no retrieved sentence answers alone: ask once more over the best
+        article's sentences only, so that nothing of a neighbouring article can be mixed in (the small model took
+        a figure from the wrong one). The new answer goes through the same checks; None if it fails them too."""
+        articles = {p.article_id for p in plan.context.passages}
+        if plan.retried or len(plan.parts) > 1 or len(articles) < 2 or not plan.context.ranked:
+            return None
+        best = plan.passages[plan.context.ranked[0].passage].article_id
+        own = [p for p in plan.passages if p.article_id == best]
+        budget = int(self.settings.context_chars * (EXPLANATION_BUDGET if plan.focus.explanation else 1))
+        context = select_context(plan.question, plan.focus, own, budget, self.embed)
+        if not context.shown:
+            return None
+        retry = replace(plan, context=context, retried=True)
+        messages = build_messages(plan.question, context, plan.focus, plan.today)
+        start = time.perf_counter()
+        raw = _call(lambda: self.llm.chat(messages, max_tokens=self._max_tokens(retry)).message.content or "")
+        answer = self.finish(retry, raw, time.perf_counter() - start)
+        log.info("Asked again over %s alone: %s", best, "refused" if answer.refused else "answered")
+        return None if answer.refused else answer
 
     def _answer_gap(
         self,
@@ -391,8 +428,12 @@ class Answerer:
         # in one and "consumption" in another, or "$15 a month" of the US beside "launch in the UK", is a
         # neighbouring fact, not the answer. (Names and years may come from the other sentences.)
         places = set(focus.qualifiers) if focus.kind in ("money", "percent") else set()
+        # A sentence about another subject ("For Telewest it is a £20m investment" asked of NTL) does not count.
         each = [gap(sentence) for sentence in dict.fromkeys(evidence)]
-        if any(not g.missing_focus and g.has_value and not places & set(g.missing_qualifiers) for g in each):
+        if any(
+            not g.missing_focus and g.has_value and not places & set(g.missing_qualifiers) and not g.missing_names
+            for g in each
+        ):
             return together
         return min(each, key=_gap_size)
 
@@ -447,8 +488,8 @@ class Answerer:
             number = numbers.get(passage.chunk_id or id(passage))
             if number is None or passage.article_id not in cited or not adds_information(sentence.text, plan.question):
                 continue  # more points of the story already cited, not of another one
-            if not has_causal_wording(sentence.text):
-                continue  # a point gives a reason, a concern or a means, not just more of the story
+            if not has_causal_wording(sentence.text) and sentence.similarity < EXTRACTIVE_MIN_SIMILARITY:
+                continue  # a point gives a reason, a concern or a means, or is close to the question
             if any(_similar_words(sentence.text, s.text) for s in [*kept, *extra]):
                 continue
             extra.append(CitedSentence(clean_passage_text(sentence.text).strip(), [number]))
@@ -488,6 +529,10 @@ class Answerer:
             log.warning("Condensing the question failed; using the fallback", exc_info=True)
             return fallback
         cleaned = _clean_rewrite(rewrite)
+        earlier = content_words(" ".join(text for _, text in turns[-2 * HISTORY_TURNS :])) - content_words(message)
+        if not content_words(cleaned) & earlier:  # "Who is backing the travel one?" took nothing from the conversation
+            log.info("Rewrite %r adds nothing from the conversation; using %r", rewrite, fallback)
+            return fallback
         if not _good_rewrite(cleaned, message, fallback):
             log.info("Rejected question rewrite %r; using %r", rewrite, fallback)
             return fallback
@@ -587,7 +632,10 @@ def _call_stream(fn: Callable[[], Any]) -> Iterator[str]:
 # --- multi-turn helpers ------------------------------------------------------------------------
 
 _FOLLOW_UP_START = re.compile(r"^(and|but|also|so|what about|how about|what else|why|how come|then)\b", re.I)
-_PRONOUNS = {"it", "they", "them", "this", "that", "these", "those", "he", "she", "him", "her", "there"}
+_PRONOUNS = {
+    "it", "its", "they", "them", "their", "this", "that", "these", "those", "he", "she", "him", "her", "his", "there",
+}  # fmt: skip
+_THE_ONE_RE = re.compile(r"\bthe (?:\w+ )?ones?\b", re.I)  # "the travel one"
 _NOT_NAMES = {
     "what", "and", "how", "why", "who", "when", "where", "which", "is", "are", "was", "were", "did",
     "does", "do", "can", "could", "will", "would", "tell", "also", "but", "so", "then", "about", "i",
@@ -629,12 +677,12 @@ def _turns(history: Sequence[Any]) -> list[tuple[str, str]]:
 
 def _standalone(message: str) -> bool:
     """Cheap check: a message with enough words of its own and no reference back stands alone."""
-    if _FOLLOW_UP_START.match(message.strip()) or len(content_words(message)) < 3:
+    if _FOLLOW_UP_START.match(message.strip()) or len(content_words(message)) < 3 or _THE_ONE_RE.search(message):
         return False
     for word in re.findall(r"[A-Za-z0-9'’]+", message):
         if re.split(r"['’]", word.lower())[0] in _PRONOUNS:  # "it'll", "they're" refer back too
             return False  # "What did they announce?" - unless a name came first
-        if word in _names(word):
+        if word in _names(word) and stem(word.lower()) not in PLACES:  # "which European project is that" refers back
             return True
     return True
 

@@ -376,13 +376,16 @@ class NewsQA:
         return passages + rest[:BEST_ARTICLE_EXTRA]
 
     def _time_options(self, question: str, now: DateLike, found) -> dict[str, Any]:
-        """Today's date for the prompt; a question with a date filter or asking for the latest news is a time
-        question, whose answer cites dated passages in date order."""
+        """A time question (with a date filter, or asking for the latest news) gets today's date in its prompt
+        and an answer that cites dated passages in date order; other questions get neither."""
         from core.dates import today_for
         from rag.timeq import LATEST_WORDS
 
         chronological = found is not None or bool(LATEST_WORDS.search(question))
-        return {"today": today_for(now, self.settings.now), "chronological": chronological}
+        # Only a question about time gets today's date: given it always, the small model answered "when will it
+        # be ready?" with today's date.
+        today = today_for(now, self.settings.now) if chronological else None
+        return {"today": today, "chronological": chronological}
 
     @staticmethod
     def _finish(

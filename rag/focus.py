@@ -37,15 +37,20 @@ _REASON_RE = re.compile(
     r"^\s*(?:why\b|how come\b|for what reasons?\b|what (?:made|led|drove|prompted|caused|motivated)\b"
     r"|what (?:are|were|is|was) (?:the |some of the )?(?:main |key |chief |major |two |three |stated )?"
     r"(?:reasons?|causes?|concerns?|worries|fears|risks?|dangers|benefits?|advantages?|problems?|factors?|motives?"
-    r"|drivers?|arguments?|criticisms?|objections?|goals?|aims?|issues?|challenges?|threats?|complaints?)\b"
+    r"|drivers?|arguments?|criticisms?|objections?|goals?|aims?|issues?|challenges?|threats?|complaints?|doubts?"
+    r"|reservations?|drawbacks?|downsides?|disadvantages?|limitations?|hurdles?|obstacles?|barriers?|weaknesses"
+    r"|consequences?|implications?)\b"
     r"|what (?:\w+ )?(?:problems|concerns|worries|fears|risks|dangers|benefits|advantages|challenges|threats"
-    r"|reasons|obstacles|difficulties) (?:does|do|did|will|would|could|can|are|were|is|was|has|have)\b"
+    r"|reasons|obstacles|difficulties|doubts|reservations|drawbacks|criticisms|objections|hurdles|limitations)"
+    r" (?:does|do|did|will|would|could|can|are|were|is|was|has|have)\b"
+    r"|what (?:could|can|might|would) go wrong\b"
     # "What still stands in the way of ...", "What makes it hard to ...", "What is holding back ...", "What is
     # behind ...": reasons asked without the word "why"
     r"|what (?:still )?(?:stands?|stood) in the way\b|what(?:'s| is| was| are| were) (?:still )?(?:holding|keeping"
     r"|stopping|preventing|behind|driving)\b"
     r"|what (?:makes|made) (?:\w+ ){1,3}(?:so |more |less )?(?:hard|harder|difficult|easy|easier|possible|impossible"
-    r"|attractive|popular|risky|dangerous|expensive|cheap|cheaper|vulnerable|successful|different)\b)",
+    r"|attractive|popular|risky|dangerous|expensive|cheap|cheaper|vulnerable|successful|different)\b"
+    r"|what (?:makes|made) (?:\w+ ){1,4}(?:such )?(?:a )?(?:good|great|ideal|natural|better|perfect|poor|bad) (?:fit|choice|match|option)\b)",
     re.IGNORECASE,
 )
 _HOW_RE = re.compile(
@@ -61,8 +66,12 @@ _COUNT_RE = re.compile(
     re.IGNORECASE,
 )
 _MONEY_RE = re.compile(
-    r"\bhow much\b.*\b(?:cost|costs|pay|paid|spend|spent|worth|charge|charged|sell|sold|price|priced|raise|raised"
-    r"|invest|invested|fine|fined|earn|earned|make|made|lose|lost|value|valued|fund|funding)\b"
+    r"\bhow much\b.*\b(?:cost|costs|pay|paid|paying|spend|spent|spending|worth|charge|charged|sell|sold|price|priced"
+    r"|raise|raised|invest|invested|investing|fine|fined|earn|earned|make|made|lose|lost|value|valued|fund|funding"
+    r"|give|given|gave|giving|offer|offered|offering|bid|contribute|contributed|donate|donated|owe|owed)\b"
+    r"|\bhow much (?:revenue|profit|income|turnover|sales|cash|money)\b"
+    # "What were Electronic Arts' revenues in 2003?": an amount, though no "how much"
+    r"|^\s*what (?:is|was|are|were|will be)\b.*\b(?:revenues?|profits?|turnover|net income|earnings)\b\s*(?:\?|$|\b(?:in|for|at|of|last|this|next)\b)"
     r"|\b(?:price|cost|fee|fine|revenue|revenues|profits?|turnover|sales|salary|budget|valuation|funding|deal)\b.*\bhow much\b"
     r"|\bwhat (?:is|was|will be|would be) the (?:\w+ )?(?:price|cost|fee|fine|value|valuation|budget)\b"
     r"|\bfor how much\b|\bat what price\b|\bwhat (?:sum|amount)\b|\bwhat\b.*\b(?:cost|costs|charge|charges)\b.*\??$|\bhow much money\b",
@@ -108,7 +117,7 @@ _FOCUS_OF_RE = re.compile(
 )
 # "What was Apple's revenue in 2004?" -> revenue
 _POSSESSIVE_RE = re.compile(
-    r"^\s*(?:what|which|how much|how many)\s+(?:is|was|are|were|will be)\s+(?:the\s+)?[\w.&-]+(?:'s|’s)\s+"
+    r"^\s*(?i:what|which|how much|how many)\s+(?:is|was|are|were|will be)\s+(?:the\s+)?(?:[A-Z][\w.&-]*\s+){0,2}[\w.&-]+(?:'s|’s|s'|s’)\s+"
     r"(?P<focus>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*(?:\?|$|\b(?:in|at|for|on|of|by|this|last|next)\b)"
 )
 
@@ -229,6 +238,8 @@ class QuestionFocus:
     words: frozenset[str] = frozenset()  # every content word of the question
     focus_text: str = ""  # the attribute as written, for messages ("clock speed")
     focus_words: tuple[tuple[str, str], ...] = ()  # (stem, word as written) of each focus word
+    named_years: frozenset[tuple[str, str]] = frozenset()  # ("2005", "manager 2005"): a year that ends a name
+    currency: str = ""  # "euros" of "what does it cost in euros?": an amount in another currency does not answer
 
     @property
     def explanation(self) -> bool:
@@ -304,6 +315,27 @@ _PART_SPLIT_RE = re.compile(
 )
 
 
+# A currency named in a money question, and how evidence writes an amount in it.
+_CURRENCIES = {
+    "euros": re.compile(r"€|\beuros?\b|\beur\b", re.I),
+    "dollars": re.compile(r"\$|\bdollars?\b|\busd\b|\bcents?\b", re.I),
+    "pounds": re.compile(r"£|\bpounds?\b|\bsterling\b|\bgbp\b|\bpence\b|\d+p\b", re.I),
+    "yen": re.compile(r"¥|\byen\b", re.I),
+    "yuan": re.compile(r"\byuan\b|\brmb\b|\brenminbi\b", re.I),
+}
+# Currency words in a question ("what does it cost in euros?"); a symbol there usually comes with an amount
+# the user gives ("more than $500"), not the currency asked for.
+_CURRENCY_WORDS = {
+    "euro": "euros", "euros": "euros", "dollar": "dollars", "dollars": "dollars", "pound": "pounds",
+    "pounds": "pounds", "sterling": "pounds", "yen": "yen", "yuan": "yuan", "rmb": "yuan", "renminbi": "yuan",
+}  # fmt: skip
+_MONEY_HEADS = {stem(w) for w in "price cost fee revenue profit salary budget valuation fine turnover".split()}
+
+
+def _currency_asked(question: str) -> str:
+    return next((_CURRENCY_WORDS[w] for w in re.findall(r"[a-z]+", question.lower()) if w in _CURRENCY_WORDS), "")
+
+
 def question_parts(question: str) -> list[str]:
     """A question that asks two things ("Which robot ran, and which firm bought Bloglines?") as its parts."""
     parts = [p.strip(" ,;") for p in _PART_SPLIT_RE.split(question) if p.strip(" ,;")]
@@ -372,6 +404,8 @@ def analyse(question: str) -> QuestionFocus:
         phrase = verb.group(1)  # "What does the robot weigh?" asks for a weight
     terms = _focus_terms(phrase, names)
     focus = {s for s, _ in terms}
+    if kind == "other" and terms and terms[-1][0] in _MONEY_HEADS:
+        kind = "money"  # "What was Google's share price?"
     qualifiers = {n for n in names if n in PLACES} - _places_in_names(question)
     return QuestionFocus(
         kind=kind,
@@ -383,6 +417,12 @@ def analyse(question: str) -> QuestionFocus:
         words=frozenset(content_words(question)),
         focus_text=" ".join(phrase.split()) if focus else "",
         focus_words=tuple(terms),
+        named_years=frozenset(
+            (m.group(2), f"{m.group(1)} {m.group(2)}".lower())
+            for m in re.finditer(r"(?<![\w'’-])([A-Z][\w&.-]*)\s+((?:19|20)\d{2})\b", question)
+            if m.start() > 0 and m.group(1).lower() not in _MONTHS and not _QUARTER_RE.fullmatch(m.group(1))
+        ),
+        currency=_currency_asked(question) if kind == "money" else "",
     )
 
 
@@ -520,16 +560,25 @@ def coverage(
         by_unit = bool(_SYNONYMS.get(focus.focus_words[-1][0], set()) & _units(evidence))
         if modifiers and not by_unit and not any(ok for _, ok in modifiers):
             result.missing_focus.extend(w for w, _ in modifiers)
+    # A year that ends a name ("Football Manager 2005", "Windows 2000") names the product: an article about it
+    # answers about it, though the answering sentence may say only "the game".
+    named = {year for year, phrase in focus.named_years if phrase in f"{title} {context}".lower()}
     for year in sorted(focus.years):
-        if year not in evidence and year != published_year:
+        if year not in evidence and year != published_year and year not in named:
             result.missing_qualifiers.append(year)
     # Prices and shares are quoted per market: "the UK price" must be stated as the UK's, in the evidence.
     # Other places need only be in the passage, and so do names when checking before the model answers.
     near = evidence_words | content_words(title) | ({"usa"} if _US_RE.search(title) else set())
     place_words = near if strict and focus.kind in ("money", "percent") else context_words
+    # Figures and dates are stated per place too: "100,000 sold in Europe" is not the UK figure, though the
+    # article may mention the UK elsewhere. Only a sentence that names another place, not the asked one, fails.
+    other_places = (evidence_words & PLACES) if strict and focus.kind in ("count", "date") else set()
     for q in sorted(focus.qualifiers):
-        if not PLACE_SYNONYMS.get(q, {q}) & place_words:
+        asked = PLACE_SYNONYMS.get(q, {q})
+        if not asked & place_words or (other_places - asked and not asked & near):
             result.missing_qualifiers.append(q)
+    if focus.currency and not _CURRENCIES[focus.currency].search(evidence):
+        result.missing_qualifiers.append(focus.currency)  # "£339" does not say what it costs in euros
     lowered = evidence.lower()
     for spellings in focus.forms:
         if not any(re.search(rf"\b{re.escape(f)}\b", lowered) for f in spellings):
@@ -538,17 +587,17 @@ def coverage(
     if not strict and len(focus.names) >= 3 and len(result.missing_names) == 1:
         if not any(c.isdigit() for c in result.missing_names[0]):  # a model number (K750) must be there
             result.missing_names = []  # a long question's one differently worded name ("Tube" for the Underground)
-    # The evidence must be about the question's subject: one of its names in the evidence or the title
-    # (a 7nm process stated of Baidu's chip does not answer a question about Alibaba's).
-    # Evidence that names no other subject ("17% of readers have switched") is about its passage's subject.
-    if (
-        strict
-        and focus.names
-        and not result.missing_names
-        and not any(_name_in(n, evidence_words | content_words(title)) for n in focus.names)
-        and _names_other_subject(evidence, focus.words)
-    ):
-        result.missing_names = sorted(focus.names)
+    # The evidence must be about the question's subject: when it names someone else, every name of a question
+    # asking for a value must be in it or the title (a 7nm process stated of Baidu's chip does not answer a question about Alibaba's;
+    # a generic "TV" in it does not make Telewest's £20m NTL's). Evidence that names no other subject ("17% of
+    # readers have switched") is about its passage's subject.
+    # When a name is the answer ("which studio", "who"), the answering sentence names someone else by design:
+    # there one of the question's names is enough.
+    absent = [n for n in sorted(focus.names) if not _name_in(n, evidence_words | content_words(title))]
+    if focus.kind in ("person", "organisation", "name", "place") and len(absent) < len(focus.names):
+        absent = []
+    if strict and absent and not result.missing_names and _names_other_subject(evidence, focus.words):
+        result.missing_names = absent
     result.has_value = has_value(focus.kind, answer or evidence, focus.words)
     if answer and not has_value(focus.kind, evidence, focus.words):
         result.has_value = False  # the value must come from the passages, not only from the model

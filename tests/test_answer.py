@@ -134,10 +134,11 @@ def test_question_about_names_no_passage_mentions_refuses_without_the_llm(settin
 
 
 def test_answer_with_no_supported_sentence_is_refused_as_unsupported(settings):
-    answerer, _ = make(settings, "Apple's iPhone 17 battery lasts 40 hours [1].")
+    reply = "Apple's iPhone 17 battery lasts 40 hours [1]."
+    answerer, llm = make(settings, reply, reply)  # asked again over the best article alone, as unsupported again
     answer = answerer.answer("What did Baidu say about the Kunlun P800 battery?", DOCS)
     assert (answer.refused, answer.text, answer.refusal_reason, answer.citations) == (True, REFUSAL, "unsupported", [])
-    assert answer.debug["dropped"] == ["Apple's iPhone 17 battery lasts 40 hours."]
+    assert answer.debug["dropped"] == ["Apple's iPhone 17 battery lasts 40 hours."] and llm.calls == 2
 
 
 def test_prompt_injection_sentence_not_in_the_passages_is_dropped(settings):
@@ -254,6 +255,20 @@ def test_a_contracted_pronoun_marks_a_follow_up(settings, message):
     assert llm.calls == 1
 
 
+@pytest.mark.parametrize("message", ["which European project is that research part of?", "who backs the travel one?"])
+def test_a_place_name_or_the_one_does_not_make_a_message_stand_alone(settings, message):
+    answerer, llm = make(settings, "Which European project is Baidu's chip research part of?")
+    assert answerer.condense(message, HISTORY) == "Which European project is Baidu's chip research part of?"
+    assert llm.calls == 1
+
+
+def test_a_rewrite_that_takes_nothing_from_the_conversation_falls_back(settings):
+    answerer, _ = make(settings, "Who is backing the travel one?")
+    assert answerer.condense("and who's backing the travel one?", HISTORY) == (
+        "and who's backing the travel one? Which companies moved AI training to their own chips?"
+    )
+
+
 def test_follow_up_is_rewritten_with_the_history(settings):
     answerer, llm = make(settings, "Standalone question: Which chips does Baidu use to train AI models?")
     out = answerer.condense("and what about Baidu?", HISTORY)
@@ -363,6 +378,11 @@ def test_off_target_model_answer_is_refused_after_generation(settings):
             "What will Flixo cost per month in the UK?",
             "Flixo launches in the UK next month. In the US the service costs $12 per month.",
             "Flixo will cost $12 per month in the UK [1].",
+        ),
+        (  # the figure is stated of another firm: the asked name is only in the other sentence
+            "How much is Cablex spending on on-demand TV?",
+            "Cablex and Telvo both plan on-demand TV. For Telvo it is the beginning of a £20m investment in on-demand TV.",
+            "Cablex is spending £20m on on-demand TV [1].",
         ),
         (
             "What is the power consumption of the Zeta X9 chip?",
@@ -492,3 +512,21 @@ def test_each_part_of_a_two_part_question_gets_its_share_of_the_context(settings
     answerer, llm = make(settings, "Alibaba rose close to 7% [1]. The P800 uses a 7nm process [2].")
     answer = answerer.answer(question, docs)
     assert "7nm process" in llm.prompts[0] and not answer.refused
+
+
+def test_an_answer_mixing_in_a_neighbouring_article_is_asked_again_over_the_best_article_alone(settings):
+    docs = passages("Lumo sold 2 million handsets in 2004, the firm said.", "Rival Zed sold 5 million handsets.")
+    answerer, llm = make(
+        settings, "Lumo sold 5 million handsets in 2004 [2].", "Lumo sold 2 million handsets in 2004 [1]."
+    )
+    answer = answerer.answer("How many handsets did Lumo sell in 2004?", docs)
+    assert not answer.refused and "2 million" in answer.text and answer.debug["asked_again"]
+    assert llm.calls == 2 and "Zed" in llm.prompts[0] and "Zed" not in llm.prompts[1]
+    assert [c.passage.article_id for c in answer.citations] == [docs[0].article_id]
+
+
+def test_asked_again_and_still_unsupported_is_refused_after_two_calls_not_more(settings):
+    docs = passages("Lumo sold 2 million handsets in 2004, the firm said.", "Rival Zed sold 5 million handsets.")
+    answerer, llm = make(settings, "Lumo sold 9 million handsets [1].", "Lumo sold 9 million handsets [1].")
+    answer = answerer.answer("How many handsets did Lumo sell in 2004?", docs)
+    assert answer.refused and llm.calls == 2

@@ -27,6 +27,10 @@ KINDS = [
     ("Which game won the award?", "name"),
     ("Is the PSP cheaper than the DS?", "yesno"),
     ("What clock speed does the Kunlun P800 run at?", "other"),
+    ("How much has Britain given the agency?", "money"),
+    ("How much revenue did PayPal bring in?", "money"),
+    ("What were Electronic Arts' revenues in 2003?", "money"),
+    ("What was Google's share price?", "money"),
 ]
 
 
@@ -38,6 +42,7 @@ def test_question_kind(question, kind):
 FOCUS = [
     ("What clock speed does the Kunlun P800 run at?", ["clock", "speed"]),
     ("What was Apple's revenue in 2004?", ["revenue"]),
+    ("What were Electronic Arts' revenues in 2003?", ["revenues"]),
     ("How many staff does the firm employ?", ["staff"]),
     ("What is the battery life of the Zen Micro?", ["battery", "life"]),
     ("Why did Sony cut the price?", []),  # a reason question names no attribute to match
@@ -182,3 +187,36 @@ def test_evidence_naming_no_other_subject_is_about_its_passages_subject():
     passage = "A survey by PC Pro Magazine found Britons unhappy with their internet service."
     assert coverage(f, "A further 16% of readers are considering switching.", passage).ok
     assert not coverage(f, "A further 16% of Computing Weekly readers are considering switching.", passage).ok
+
+
+def test_an_amount_in_another_currency_does_not_answer():
+    f = analyse("What will the Mac mini cost in euros?")
+    assert f.currency == "euros"
+    assert not coverage(f, "The Mac mini costs £339 in the UK.").ok
+    assert coverage(f, "In France the Mac mini costs 489 euros.").ok
+    assert analyse("How much does the Mac mini cost?").currency == ""
+
+
+def test_a_figure_stated_for_another_place_does_not_answer():
+    f = analyse("How many pocket-office devices has T-Mobile sold in the UK?")
+    assert not coverage(f, "T-Mobile has sold 100,000 of them in Europe.", "T-Mobile, the UK operator").ok
+    assert coverage(f, "T-Mobile has sold 100,000 of them so far.", "T-Mobile, the UK operator").ok
+    assert coverage(f, "T-Mobile has sold 100,000 of them in Britain.").ok
+
+
+def test_a_year_that_ends_a_name_is_satisfied_by_an_article_about_that_product():
+    f = analyse("Who is publishing Football Manager 2005?")
+    assert f.named_years == {("2005", "manager 2005")}
+    sentence = "The studio went on to release it with new publishers Sega."
+    assert coverage(f, sentence, "Football Manager 2005 is the game.", title="Football Manager 2005 reviewed").ok
+    assert not coverage(f, sentence, "Football Manager is the game.", title="Football Manager reviewed").ok
+    assert analyse("What did Apple earn in December 2004?").named_years == frozenset()
+
+
+def test_a_figure_stated_of_another_firm_is_not_the_answer_but_a_named_answer_may_be_another_name():
+    f = analyse("How much is Cablex spending on its on-demand TV push?")
+    assert not coverage(f, "For Telvo it is the beginning of a £20m investment in TV-on-demand.").ok
+    assert coverage(f, "Cablex is making a £20m investment in TV-on-demand.").ok
+    g = analyse("Which studio is putting horror films like Saw onto UMD discs for the PSP?")
+    sentence = "Film studio Lions Gate has listed 12 movies for the UMD format."
+    assert coverage(g, sentence, f"Movies head to PSP. {sentence} Saw is one.", title="Movies head to PSP").ok

@@ -182,9 +182,9 @@ def test_a_how_much_question_of_no_named_kind_compares_amounts(settings):
 
     docs = [doc(1, "Halden is paying $2.4bn for Quillsoft.", "BizReport"),
             doc(2, "Halden agreed to pay $2.1bn in cash for Quillsoft.", "MarketWire")]  # fmt: skip
-    assert analyse("How much is Halden paying for Quillsoft?").kind == "other"  # rag.focus names no kind
+    assert analyse("How much is Halden handing over for Quillsoft?").kind == "other"  # rag.focus names no kind
     llm = ScriptedLLM(["Halden is paying $2.4bn for Quillsoft [1]."])
-    answer = Answerer(lambda: llm, settings).answer("How much is Halden paying for Quillsoft?", docs)
+    answer = Answerer(lambda: llm, settings).answer("How much is Halden handing over for Quillsoft?", docs)
     assert answer.text.endswith("The reports differ: BizReport says $2.4bn [1]; MarketWire says $2.1bn [2].")
     llm = ScriptedLLM(["Halden is buying Quillsoft [1]."])
     answer = Answerer(lambda: llm, settings).answer("What is Halden buying?", docs)

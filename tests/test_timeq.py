@@ -130,6 +130,10 @@ def test_a_time_questions_prompt_has_today_and_its_answer_cites_in_date_order(da
     assert f"Today's date: {NOW}." in qa._llm.prompts[-1]
     assert [c.passage.published.date().isoformat() for c in answer.citations] == ["2025-09-02", "2025-09-04"]
     assert answer.text.index("Broadcom") < answer.text.index("H300")
+    qa._llm.queue("Nvidia will ship the H300 in October [1].", "Nvidia will ship the H300 in October [1].")
+    qa.ask("When will Nvidia ship the H300 accelerator?", now=NOW)
+    assert "Today's date" not in qa._llm.prompts[-1]  # given it, the model answered "when?" with today's date
+    qa._llm.replies.clear()  # the second reply is used only if the first answer is asked again
 
 
 def test_a_date_filter_that_leaves_nothing_says_so_without_asking_the_model(dated_qa):
