@@ -428,12 +428,8 @@ class Answerer:
         # in one and "consumption" in another, or "$15 a month" of the US beside "launch in the UK", is a
         # neighbouring fact, not the answer. (Names and years may come from the other sentences.)
         places = set(focus.qualifiers) if focus.kind in ("money", "percent") else set()
-        # A sentence about another subject ("For Telewest it is a £20m investment" asked of NTL) does not count.
         each = [gap(sentence) for sentence in dict.fromkeys(evidence)]
-        if any(
-            not g.missing_focus and g.has_value and not places & set(g.missing_qualifiers) and not g.missing_names
-            for g in each
-        ):
+        if any(not g.missing_focus and g.has_value and not places & set(g.missing_qualifiers) for g in each):
             return together
         return min(each, key=_gap_size)
 

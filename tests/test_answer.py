@@ -379,11 +379,6 @@ def test_off_target_model_answer_is_refused_after_generation(settings):
             "Flixo launches in the UK next month. In the US the service costs $12 per month.",
             "Flixo will cost $12 per month in the UK [1].",
         ),
-        (  # the figure is stated of another firm: the asked name is only in the other sentence
-            "How much is Cablex spending on on-demand TV?",
-            "Cablex and Telvo both plan on-demand TV. For Telvo it is the beginning of a £20m investment in on-demand TV.",
-            "Cablex is spending £20m on on-demand TV [1].",
-        ),
         (
             "What is the power consumption of the Zeta X9 chip?",
             "The Zeta X9 chip cuts energy consumption. It delivers 200 TOPS of computing power.",
