@@ -587,12 +587,11 @@ def coverage(
     if not strict and len(focus.names) >= 3 and len(result.missing_names) == 1:
         if not any(c.isdigit() for c in result.missing_names[0]):  # a model number (K750) must be there
             result.missing_names = []  # a long question's one differently worded name ("Tube" for the Underground)
-    # The evidence must be about the question's subject: when it names someone else, every name of a question
-    # asking for a value must be in it or the title (a 7nm process stated of Baidu's chip does not answer a question about Alibaba's;
-    # a generic "TV" in it does not make Telewest's £20m NTL's). Evidence that names no other subject ("17% of
-    # readers have switched") is about its passage's subject.
-    # When a name is the answer ("which studio", "who"), the answering sentence names someone else by design:
-    # there one of the question's names is enough.
+    # The evidence must be about the question's subject. When it names someone else, every name of a question
+    # asking for a value must be in it or the title: a 7nm process stated of Baidu's chip does not answer a
+    # question about Alibaba's, and a generic "TV" does not make Telewest's £20m NTL's. When a name is the answer
+    # ("which studio", "who"), the answering sentence names someone else by design: one of the question's names
+    # is enough. Evidence that names no other subject ("17% of readers have switched") is about its passage's.
     absent = [n for n in sorted(focus.names) if not _name_in(n, evidence_words | content_words(title))]
     if focus.kind in ("person", "organisation", "name", "place") and len(absent) < len(focus.names):
         absent = []
