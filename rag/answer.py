@@ -187,9 +187,7 @@ class Answerer:
         if early:
             return early
         focus = _typed_names(analyse(question), typed)
-        budget = self.settings.context_chars
-        if focus.explanation:
-            budget = int(budget * EXPLANATION_BUDGET)
+        budget = self._budget(focus)
         parts = [(part, _typed_names(analyse(part), typed)) for part in question_parts(question)]
         if len(parts) == 1:
             parts = [(question, focus)]
@@ -249,7 +247,11 @@ class Answerer:
         if isinstance(plan, Answer):
             return plan
         plan.today, plan.chronological = today, chronological
-        messages = build_messages(question, plan.context, plan.focus, today)
+        return self._generate(plan)
+
+    def _generate(self, plan: Plan) -> Answer:
+        """The model's answer over the plan's context, checked (one call, not streamed)."""
+        messages = build_messages(plan.question, plan.context, plan.focus, plan.today)
         start = time.perf_counter()
         raw = _call(lambda: self.llm.chat(messages, max_tokens=self._max_tokens(plan)).message.content or "")
         return self.finish(plan, raw, time.perf_counter() - start)
@@ -287,6 +289,11 @@ class Answerer:
         if first is not None:
             answer.timings["first_token"] = first
         yield answer
+
+    def _budget(self, focus: QuestionFocus) -> int:
+        """Characters of context for the model: "why" and "how" questions get more, their points are spread out."""
+        budget = self.settings.context_chars
+        return int(budget * EXPLANATION_BUDGET) if focus.explanation else budget
 
     def _max_tokens(self, plan: Plan) -> int:
         limit = self.settings.max_new_tokens
@@ -377,15 +384,10 @@ class Answerer:
             return None
         best = plan.passages[plan.context.ranked[0].passage].article_id
         own = [p for p in plan.passages if p.article_id == best]
-        budget = int(self.settings.context_chars * (EXPLANATION_BUDGET if plan.focus.explanation else 1))
-        context = select_context(plan.question, plan.focus, own, budget, self.embed)
+        context = select_context(plan.question, plan.focus, own, self._budget(plan.focus), self.embed)
         if not context.shown:
             return None
-        retry = replace(plan, context=context, retried=True)
-        messages = build_messages(plan.question, context, plan.focus, plan.today)
-        start = time.perf_counter()
-        raw = _call(lambda: self.llm.chat(messages, max_tokens=self._max_tokens(retry)).message.content or "")
-        answer = self.finish(retry, raw, time.perf_counter() - start)
+        answer = self._generate(replace(plan, context=context, retried=True))
         log.info("Asked again over %s alone: %s", best, "refused" if answer.refused else "answered")
         return None if answer.refused else answer
 
@@ -525,11 +527,7 @@ class Answerer:
             log.warning("Condensing the question failed; using the fallback", exc_info=True)
             return fallback
         cleaned = _clean_rewrite(rewrite)
-        earlier = content_words(" ".join(text for _, text in turns[-2 * HISTORY_TURNS :])) - content_words(message)
-        if not content_words(cleaned) & earlier:  # "Who is backing the travel one?" took nothing from the conversation
-            log.info("Rewrite %r adds nothing from the conversation; using %r", rewrite, fallback)
-            return fallback
-        if not _good_rewrite(cleaned, message, fallback):
+        if not _good_rewrite(cleaned, message, fallback, [text for _, text in turns[-2 * HISTORY_TURNS :]]):
             log.info("Rejected question rewrite %r; using %r", rewrite, fallback)
             return fallback
         return cleaned
@@ -690,9 +688,12 @@ def _clean_rewrite(text: str) -> str:
     return text.strip().strip('"').strip("'").strip()
 
 
-def _good_rewrite(rewrite: str, message: str, fallback: str) -> bool:
-    """A rewrite must be one short line that keeps the names the user just typed."""
+def _good_rewrite(rewrite: str, message: str, fallback: str, conversation: Sequence[str]) -> bool:
+    """A rewrite must be one short line that keeps the names the user just typed and takes something from the
+    conversation ("Who is backing the travel one?" took nothing: it is the follow-up again)."""
     if not rewrite or len(rewrite) > 2 * len(fallback) + 80 or is_decline(rewrite):
+        return False
+    if not content_words(rewrite) & (content_words(" ".join(conversation)) - content_words(message)):
         return False
     if any(name.lower() not in rewrite.lower() for name in _names(message)):
         return False
