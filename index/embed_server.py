@@ -8,7 +8,6 @@ after the server's Retry-After. Everything else a user can act on becomes a Mode
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import math
@@ -19,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import Field, PrivateAttr
 
 from core.errors import ModelError
+from index.embed import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def _normalized(vector: list[float]) -> list[float]:
     return [v / norm for v in vector]
 
 
-class ServerEmbedding(BaseEmbedding):
+class ServerEmbedding(Embedder):
     """Embeddings from an OpenAI-compatible server; `model_name` is the model the server is asked for.
 
     Vectors come back L2-normalised, as the local embedder's do (some servers normalise, some do not; the
@@ -81,9 +80,7 @@ class ServerEmbedding(BaseEmbedding):
     """
 
     base_url: str = Field(description="The OpenAI-compatible API, e.g. http://127.0.0.1:8080/v1.")
-    # llama-index would hand over an ingest batch in slices of 10; take all of it and cut it into requests here.
-    embed_batch_size: int = Field(default=2048, gt=0, le=2048)
-    api_key: str | None = Field(None, exclude=True)
+    api_key: str | None = Field(None, exclude=True, repr=False)
     request_batch: int = 32
     concurrency: int = 4
     timeout: float = 60.0
@@ -92,10 +89,6 @@ class ServerEmbedding(BaseEmbedding):
     max_wait: float = 60.0  # longest wait between tries, whatever Retry-After says
     _client: httpx.Client | None = PrivateAttr(default=None)
     _lock = PrivateAttr(default_factory=threading.Lock)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "ServerEmbedding"
 
     @property
     def endpoint(self) -> str:
@@ -211,7 +204,7 @@ class ServerEmbedding(BaseEmbedding):
 
     # many requests --------------------------------------------------------
 
-    def _embed(self, texts: list[str]) -> list[list[float]]:
+    def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
         step = max(1, self.request_batch)
@@ -224,15 +217,3 @@ class ServerEmbedding(BaseEmbedding):
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # one failure: the batches not yet sent are not sent
         return [v for batch in results for v in batch]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._embed([query])[0]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return await asyncio.to_thread(self._get_query_embedding, query)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._embed([text])[0]
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._embed(texts)

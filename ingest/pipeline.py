@@ -86,7 +86,8 @@ class _Pending:
 
 
 class Ingestor:
-    """Stores articles into a ChromaStore and KeywordIndex, embedding with a llama-index BaseEmbedding."""
+    """Stores articles into a ChromaStore and KeywordIndex, embedding with an index.embed.Embedder (or anything
+    with its get_text_embedding_batch, such as a llama-index BaseEmbedding)."""
 
     def __init__(self, store, keyword, embedder, settings, batch_chunks: int = 512):
         self.store = store

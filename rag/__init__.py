@@ -20,7 +20,9 @@ _LAZY = {
     "Answer": "core.types",
     "Citation": "core.types",
     "Passage": "core.types",
-    "get_embedder": "index.embed",  # the models NewsQA would build, for callers that share one across indexes
+    # the models NewsQA would build, for callers that share one across indexes (the embedder as a llama-index
+    # BaseEmbedding, so that llama-index's own indexes take it too; NewsQA itself uses index.embed's, without it)
+    "get_embedder": "rag.llamaindex_adapters",
     "get_llm": "rag.llm",
 }
 

@@ -29,7 +29,8 @@ ACROSS_ARTICLES = 12  # most articles (retrieved ones, then their stories' other
 class NewsQA:
     """Opens (or creates) an index in a data directory; models load on first use.
 
-    `llm` and `embedder` may be passed in (tests pass fakes); otherwise settings choose them.
+    `llm` and `embedder` may be passed in (tests pass fakes; the embedder may be an index.embed.Embedder or any
+    llama-index BaseEmbedding); otherwise settings choose them.
     """
 
     def __init__(

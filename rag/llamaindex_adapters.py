@@ -1,9 +1,11 @@
-"""newsrag inside llama-index pipelines: a retriever and a query engine over NewsQA.
+"""newsrag inside llama-index pipelines: a retriever and a query engine over NewsQA, and its embedder.
 
 `NewsRetriever` (qa.as_retriever()) is a llama-index BaseRetriever: compose it with any query engine, node
 postprocessor or agent tool. `NewsQueryEngine` (qa.as_query_engine()) answers through newsrag's own answer
 path (NewsQA.ask: claim checks, refusals) and returns a llama-index Response whose source_nodes are the
-cited passages only.
+cited passages only. `NewsEmbedding` (rag.get_embedder(settings)) is newsrag's embedder as a llama-index
+BaseEmbedding, for llama-index's own indexes; newsrag's question and ingest paths use index.embed's Embedder
+directly, so they never import llama-index.
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from typing import Any
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.response.schema import Response
+from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
+from core.settings import Settings
 from core.types import Answer, Citation, Passage, chunk_id
+from index.embed import Embedder
 
+LLAMA_INDEX_MAX_BATCH = 2048  # BaseEmbedding.embed_batch_size's upper bound: the models batch by length themselves
 # Metadata a pipeline can filter on but that says nothing to an LLM or an embedder.
 _HIDDEN_KEYS = ["article_id", "chunk_id", "chunk_index", "start", "end", "story_id", "evidence", "citation_number"]
 
@@ -94,3 +101,38 @@ class NewsQueryEngine(BaseQueryEngine):
 
     async def _aquery(self, query_bundle: QueryBundle) -> Response:
         return await asyncio.to_thread(self._query, query_bundle)
+
+
+class NewsEmbedding(BaseEmbedding):
+    """A newsrag embedder (index.embed.Embedder) as a llama-index BaseEmbedding: the same vectors, the same
+    model_name. NewsQA takes it too, so one model can serve both (the eval runner's LlamaIndex baseline)."""
+
+    _embedder: Embedder = PrivateAttr()
+
+    def __init__(self, embedder: Embedder, **kwargs: Any):
+        super().__init__(model_name=embedder.model_name, embed_batch_size=LLAMA_INDEX_MAX_BATCH, **kwargs)
+        self._embedder = embedder
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "NewsEmbedding"
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embedder.get_query_embedding(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return await asyncio.to_thread(self._embedder.get_query_embedding, query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embedder.embed([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embedder.get_text_embedding_batch(texts)
+
+
+def get_embedder(settings: Settings) -> NewsEmbedding:
+    """The embedder NewsQA builds for these settings (index.embed.get_embedder), as a llama-index BaseEmbedding:
+    `rag.get_embedder`, for callers that share one model between NewsQA instances and llama-index pipelines."""
+    from index.embed import get_embedder as newsrag_embedder
+
+    return NewsEmbedding(newsrag_embedder(settings))

@@ -8,7 +8,7 @@ from llama_index.core.llms import MockLLM
 
 from core.settings import Settings
 from eval.runner import Config, baseline_config, run_eval
-from index.embed import get_embedder
+from rag import get_embedder  # what the runner shares between configs: a llama-index BaseEmbedding
 
 
 def test_baseline_answers_every_question_with_its_source_nodes_and_never_refuses(tmp_path):

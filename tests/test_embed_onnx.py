@@ -1,4 +1,5 @@
-"""The ONNX embedder: the same vectors as the torch model, a query path that never imports torch, one export."""
+"""The ONNX embedder: the same vectors as the torch model, a query path that never imports torch (nor llama-index),
+one export."""
 
 from __future__ import annotations
 
@@ -171,14 +172,14 @@ from cli.main import main
 sys.stdout = open('/dev/null', 'w')
 code = main(sys.argv[1:])
 sys.stdout = sys.__stdout__
-print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))
+print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'llama_index') if m in sys.modules))
 sys.exit(code)
 """
 
 
 @pytest.mark.real
 @pytest.mark.integration
-def test_the_query_path_never_imports_torch(tmp_path, models_dir) -> None:
+def test_the_query_path_never_imports_torch_nor_llama_index(tmp_path, models_dir) -> None:
     env = {**offline_hub(dict(__import__("os").environ)), "NEWSRAG_MODELS_DIR": str(models_dir)}
     env.pop("NEWSRAG_EMBED_RUNTIME", None)
     data = tmp_path / "data"

@@ -27,6 +27,7 @@ from core.settings import Settings
 from index.embed import HashEmbedding, get_embedder
 from index.embed_server import ServerEmbedding, retry_after_seconds
 from rag.api import NewsQA
+from rag.llamaindex_adapters import NewsEmbedding
 
 HASH = HashEmbedding(model_name="hash")
 
@@ -163,7 +164,9 @@ def test_settings_select_the_server_backend(tmp_path, monkeypatch):
         "sekret",
     )
     assert (embedder.concurrency, embedder.request_batch, embedder.retries) == (8, 32, 4)
-    assert "sekret" not in repr(embedder.to_dict())  # the key is never serialised with the embedder
+    # the key is never serialised or logged with the embedder, nor with its llama-index form
+    assert "sekret" not in repr(embedder.model_dump()) + repr(embedder)
+    assert "sekret" not in repr(NewsEmbedding(embedder).to_dict())
 
 
 @pytest.mark.parametrize("url", [None, "127.0.0.1:8080/v1", "ftp://host/v1"])

@@ -111,3 +111,23 @@ def test_query_engine_as_an_agent_tool_and_async(qa):
     assert output.content == GROUNDED and output.raw_output.source_nodes
     assert asyncio.run(qa.as_query_engine().aquery(QUESTION)).response == GROUNDED
     assert not qa._llm.replies
+
+
+def test_rag_get_embedder_is_newsqas_embedder_as_a_llama_index_embedding(tmp_path):
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from index.embed import get_embedder as newsqas_embedder
+    from rag import get_embedder
+
+    settings = fake_settings(tmp_path / "data")
+    ours, theirs = newsqas_embedder(settings), get_embedder(settings)
+    assert isinstance(theirs, BaseEmbedding) and not isinstance(ours, BaseEmbedding)
+    assert theirs.model_name == ours.model_name == "hash"  # what the index records
+    texts = [f"chip maker {i} opens fab {i % 7}" for i in range(30)]
+    assert theirs.get_text_embedding_batch(texts) == ours.get_text_embedding_batch(texts)
+    assert theirs.get_query_embedding(QUESTION) == ours.get_query_embedding(QUESTION)
+    assert asyncio.run(theirs.aget_query_embedding(QUESTION)) == ours.get_query_embedding(QUESTION)
+    index = VectorStoreIndex.from_documents([Document(text=t) for t in texts[:3]], embed_model=theirs)
+    hit = index.as_retriever(similarity_top_k=1).retrieve(texts[2])[0]
+    assert hit.node.get_content() == texts[2]
