@@ -21,7 +21,7 @@ import httpx
 from pydantic import Field, PrivateAttr
 
 from core.errors import ModelError
-from index.embed import Embedder
+from index.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle
 
 from core.settings import Settings
 from core.types import Answer, Citation, Passage, chunk_id
-from index.embed import Embedder
+from index.embedder import Embedder
 
 LLAMA_INDEX_MAX_BATCH = 2048  # BaseEmbedding.embed_batch_size's upper bound: the models batch by length themselves
 # Metadata a pipeline can filter on but that says nothing to an LLM or an embedder.
