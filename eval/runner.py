@@ -285,6 +285,7 @@ def evaluate_question(
             )
             record["raw"] = (getattr(answer, "debug", None) or {}).get("raw")  # the model's own text, for diagnosis
             record["repaired"] = bool((getattr(answer, "debug", None) or {}).get("repaired"))
+            record["passages_probe"] = (getattr(answer, "debug", None) or {}).get("passages_probe")
         record["retrieved"] = ranked[:10]
         if q.answerable and gold:
             score.retrieval = retrieval_scores(ranked, gold, all_gold=q.type == "multi")

@@ -29,6 +29,8 @@ _MARKER_BEFORE_STOP_RE = re.compile(rf"(?:{MARKER_RE.pattern})\s*[.!?]", re.IGNO
 _MAX_RANGE = 20
 
 _LIST_PREFIX_RE = re.compile(r"^\s*(?:[-*•]+|\d+[.)])\s+")
+# "The reasons include: 1. X [1]. 2. Y [2]." - a numbered list written inline: its items start new lines
+_INLINE_ITEM_RE = re.compile(r"(?<=[:.!?\]])\s+\d{1,2}[.)]\s+(?=[A-Z\"'“])")
 
 
 @dataclass
@@ -123,6 +125,7 @@ def parse_answer(raw: str, valid: Collection[int]) -> list[CitedSentence]:
     valid = set(valid)
     text = _markers_after_their_sentences(_unnarrate(raw.strip()))
     text = _MARKERS_AFTER_STOP_RE.sub(lambda m: m.group("markers") + m.group("stop"), text)
+    text = _INLINE_ITEM_RE.sub("\n", text)
     out: list[CitedSentence] = []
     for sentence in split_sentences(text):
         numbers: list[int] = []
@@ -134,6 +137,8 @@ def parse_answer(raw: str, valid: Collection[int]) -> list[CitedSentence]:
             if out:  # markers on their own, or "Sources:" followed by markers
                 out[-1].numbers.extend(n for n in numbers if n not in out[-1].numbers)
             continue
+        if bare.endswith(":"):
+            continue  # a list's lead-in ("The reasons include:") states nothing itself
         out.append(CitedSentence(_without_narration(bare), numbers))
     return out
 

@@ -293,6 +293,29 @@ def _llama_cpp_class() -> type:
             params = self._params(kwargs)
             return self._llama.create_chat_completion(messages=payload, stream=stream, **params)
 
+        def yes_probability(self, messages: Sequence[ChatMessage]) -> float | None:
+            """P(the reply starts "Yes") / P("Yes" or "No") for a yes/no question ending the messages: one forward
+            pass, no sampling. llama.cpp keeps the evaluated tokens, so a prompt that shares its start with the
+            previous one (the same passages and question) only evaluates what is new."""
+            if not self.chatml:
+                return None
+            import numpy as np
+
+            llama = self._llama
+            prompt = self.messages_to_prompt(messages).encode("utf-8")
+            with self._lock:
+                tokens = llama.tokenize(prompt, special=True)
+                if len(tokens) >= self.context_window:
+                    return None
+                reuse = min(type(llama).longest_token_prefix(llama._input_ids.tolist(), tokens), len(tokens) - 1)
+                llama.n_tokens = reuse
+                llama.eval(tokens[reuse:])
+                logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
+            yes, no = (_first_token(llama, word) for word in ("Yes", "No"))
+            pair = np.array([logits[yes], logits[no]])
+            pair = np.exp(pair - pair.max())
+            return float(pair[0] / pair.sum())
+
         @llm_chat_callback()
         def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
             if self.chatml:
@@ -324,6 +347,10 @@ def _llama_cpp_class() -> type:
             return gen()
 
     return LlamaCppLLM
+
+
+def _first_token(llama: Any, word: str) -> int:
+    return llama.tokenize(word.encode("utf-8"), add_bos=False, special=False)[0]
 
 
 def _make_llama_cpp_llm(path: Path, settings: Settings) -> LLM:

@@ -525,3 +525,42 @@ def test_asked_again_and_still_unsupported_is_refused_after_two_calls_not_more(s
     answerer, llm = make(settings, "Lumo sold 9 million handsets [1].", "Lumo sold 9 million handsets [1].")
     answer = answerer.answer("How many handsets did Lumo sell in 2004?", docs)
     assert answer.refused and llm.calls == 2
+
+
+class ProbingLLM(ScriptedLLM):
+    """A scripted LLM that also answers the yes/no probe, with a fixed P("Yes"), recording what it was asked."""
+
+    p_yes: float = 0.9
+    probed: list[str] = []
+
+    def yes_probability(self, messages) -> float:
+        self.probed.append(messages[-1].content)
+        return self.p_yes
+
+
+def test_passages_the_model_doubts_are_refused_before_it_answers(settings):
+    llm = ProbingLLM(p_yes=0.1, probed=[])
+    answer = Answerer(lambda: llm, settings).answer("How much did Alibaba's shares rise on September 12?", DOCS)
+    assert answer.refused and answer.refusal_reason == "not_addressed" and answer.refusal_detail
+    assert answer.debug["passages_probe"] == 0.1 and answer.passages == DOCS
+    assert llm.calls == 0  # no answer was generated
+    assert "Do the passages above state the answer" in llm.probed[0] and "Alibaba" in llm.probed[0]
+
+
+def test_passages_the_model_trusts_are_answered_and_the_probe_recorded(settings):
+    llm = ProbingLLM(["Alibaba's shares rose close to 7% [1]."], p_yes=0.8, probed=[])
+    answer = Answerer(lambda: llm, settings).answer("How much did Alibaba's shares rise on September 12?", DOCS)
+    assert not answer.refused and "7%" in answer.text
+    assert answer.debug["passages_probe"] == 0.8 and llm.calls == 1
+
+
+def test_why_questions_are_not_probed(settings):
+    llm = ProbingLLM(["Baidu is testing its Kunlun P800 chips to train its Ernie model [2]."], p_yes=0.0, probed=[])
+    answer = Answerer(lambda: llm, settings).answer("Why is Baidu testing the Kunlun P800 chips?", DOCS)
+    assert not answer.refused and llm.probed == []
+
+
+def test_stream_refuses_doubted_passages_without_streaming(settings):
+    llm = ProbingLLM(p_yes=0.1, probed=[])
+    items = list(Answerer(lambda: llm, settings).stream("How much did Alibaba's shares rise?", DOCS))
+    assert len(items) == 1 and items[0].refused and llm.calls == 0

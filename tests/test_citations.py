@@ -50,6 +50,13 @@ CASES = [
     ("Alibaba [1] and Baidu [2] rose.", "Alibaba and Baidu rose [1][2].", [1, 2]),
     # bullet lists become sentences
     ("- Alibaba rose 7% [1]\n- Baidu rose 6% [2]", "Alibaba rose 7% [1]. Baidu rose 6% [2].", [1, 2]),
+    # a numbered list written inline: its items are the sentences, its lead-in is not a claim
+    (
+        "The reasons include: 1. Chips are scarce [1]. 2. Costs rose [2].",
+        "Chips are scarce [1]. Costs rose [2].",
+        [1, 2],
+    ),
+    ("Doubts include:\n1. It is slow [2].\n2. It is dear [1].", "It is slow [1]. It is dear [2].", [2, 1]),
     # numbers that are not citations stay
     ("The P800 has 256 TOPS [3].", "The P800 has 256 TOPS [1].", [3]),
     ("No citation at all.", "No citation at all.", []),

@@ -106,3 +106,25 @@ def test_follow_up_is_condensed_into_a_standalone_question(answerer):
     print(f"\n{LATENCIES['condense']:.1f}s condensed -> {question!r}")
     assert "openai" in question.lower()
     assert "chip" in question.lower()
+
+
+def test_the_model_doubts_passages_that_do_not_state_the_answer(answerer, docs):
+    """The yes/no probe read from the model's token probabilities separates an answered question from one whose
+    article discusses the subject but never states what is asked (reusing the evaluated prompt start)."""
+    from rag.answer import Plan, _probe_messages
+    from rag.context import select_context
+    from rag.focus import analyse
+
+    def p_yes(question: str) -> float:
+        focus = analyse(question)
+        plan = Plan(question, focus, select_context(question, focus, docs, 1200), docs, [(question, focus)])
+        start = time.perf_counter()
+        p = answerer.llm.yes_probability(_probe_messages(plan))
+        print(f"\nP(yes) {p:.2f} in {time.perf_counter() - start:.2f}s for {question!r}")
+        return p
+
+    answered = p_yes("On what date did Alibaba and Baidu shares jump in Hong Kong trading?")
+    assert p_yes("What did Alibaba's chip cost to design?") < answered - 0.15
+    assert p_yes("On what date did Alibaba and Baidu shares jump in Hong Kong trading?") == pytest.approx(
+        answered, abs=0.02
+    )
