@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     temperature: float = Field(0.0, description="Sampling temperature; 0 answers deterministically.")
     context_window: int = Field(4096, description="LLM context size in tokens (local models).")
     llm_threads: int = Field(0, description="llama.cpp threads; 0 uses all cores.")
+    passages_probe_min: float = Field(
+        0.0,
+        description="Off at 0. Otherwise, before answering (local GGUF models only), the model is asked whether the "
+        "passages state the answer and the question is refused when its P(yes) is below this (0.45 was tried: "
+        "more refusals on the dev sets, none on the held-back test set, and ~0.5 s more per answer; eval/README.md).",
+    )
     context_chars: int = Field(
         1200,
         description="Most characters of passage sentences put in the prompt (the sentences nearest the question; "

@@ -61,12 +61,6 @@ EXTRACTIVE_MIN_SCORE = 0.55  # question-to-sentence score (cosine + keyword over
 EXTRACTIVE_MIN_SIMILARITY = 0.6
 EXTRACTIVE_MIN_OVERLAP = 0.6
 HISTORY_TURNS = 3
-# Before answering, the model is asked whether the chosen passages state the answer, and its probability of "Yes"
-# is read (one forward pass over the answer's own prompt, which llama.cpp then reuses). Below this the question is
-# refused. Chosen on the three dev sets (145 questions, eval/README.md "Session 6"): right answers mostly scored
-# 0.5-0.9, questions the articles don't answer 0.1-0.8; at 0.45 it refused 3 of the 41 not-answerable questions
-# that passed the rules, and 2 of the 104 answerable (one of them answered wrongly anyway).
-PASSAGES_PROBE_MIN = 0.45
 
 
 # --- prompt building ---------------------------------------------------------------------------
@@ -302,17 +296,19 @@ class Answerer:
         yield answer
 
     def _doubted(self, plan: Plan) -> Answer | None:
-        """A refusal when the model, asked whether the chosen passages state the answer, says no with confidence.
+        """A refusal when the model, asked whether the chosen passages state the answer, says no with confidence
+        (settings.passages_probe_min; off by default, see its description and eval/README.md "Session 6").
 
         Not asked for "why" and "how" questions (it doubts passages that give reasons without the word "because"),
         nor by backends that cannot give token probabilities (Ollama, OpenAI-compatible servers)."""
-        probe = getattr(self.llm, "yes_probability", None)
+        threshold = self.settings.passages_probe_min
+        probe = getattr(self.llm, "yes_probability", None) if threshold > 0 else None
         if plan.focus.explanation or probe is None:
             return None
         start = time.perf_counter()
         with _llm_errors():
             plan.passages_probe = probe(_probe_messages(plan))
-        if plan.passages_probe is None or plan.passages_probe >= PASSAGES_PROBE_MIN:
+        if plan.passages_probe is None or plan.passages_probe >= threshold:
             return None
         log.info("The model doubts the passages answer %r (P(yes) %.2f)", plan.question, plan.passages_probe)
         gap = self._best_gap(plan.focus, plan.context.ranked, plan.passages)

@@ -538,9 +538,21 @@ class ProbingLLM(ScriptedLLM):
         return self.p_yes
 
 
+def probing(settings):
+    return settings.model_copy(update={"passages_probe_min": 0.45})
+
+
+def test_the_passages_probe_is_off_by_default(settings):
+    llm = ProbingLLM(["Alibaba's shares rose close to 7% [1]."], p_yes=0.0, probed=[])
+    answer = Answerer(lambda: llm, settings).answer("How much did Alibaba's shares rise on September 12?", DOCS)
+    assert not answer.refused and llm.probed == [] and answer.debug["passages_probe"] is None
+
+
 def test_passages_the_model_doubts_are_refused_before_it_answers(settings):
     llm = ProbingLLM(p_yes=0.1, probed=[])
-    answer = Answerer(lambda: llm, settings).answer("How much did Alibaba's shares rise on September 12?", DOCS)
+    answer = Answerer(lambda: llm, probing(settings)).answer(
+        "How much did Alibaba's shares rise on September 12?", DOCS
+    )
     assert answer.refused and answer.refusal_reason == "not_addressed" and answer.refusal_detail
     assert answer.debug["passages_probe"] == 0.1 and answer.passages == DOCS
     assert llm.calls == 0  # no answer was generated
@@ -549,18 +561,20 @@ def test_passages_the_model_doubts_are_refused_before_it_answers(settings):
 
 def test_passages_the_model_trusts_are_answered_and_the_probe_recorded(settings):
     llm = ProbingLLM(["Alibaba's shares rose close to 7% [1]."], p_yes=0.8, probed=[])
-    answer = Answerer(lambda: llm, settings).answer("How much did Alibaba's shares rise on September 12?", DOCS)
+    answer = Answerer(lambda: llm, probing(settings)).answer(
+        "How much did Alibaba's shares rise on September 12?", DOCS
+    )
     assert not answer.refused and "7%" in answer.text
     assert answer.debug["passages_probe"] == 0.8 and llm.calls == 1
 
 
 def test_why_questions_are_not_probed(settings):
     llm = ProbingLLM(["Baidu is testing its Kunlun P800 chips to train its Ernie model [2]."], p_yes=0.0, probed=[])
-    answer = Answerer(lambda: llm, settings).answer("Why is Baidu testing the Kunlun P800 chips?", DOCS)
+    answer = Answerer(lambda: llm, probing(settings)).answer("Why is Baidu testing the Kunlun P800 chips?", DOCS)
     assert not answer.refused and llm.probed == []
 
 
 def test_stream_refuses_doubted_passages_without_streaming(settings):
     llm = ProbingLLM(p_yes=0.1, probed=[])
-    items = list(Answerer(lambda: llm, settings).stream("How much did Alibaba's shares rise?", DOCS))
+    items = list(Answerer(lambda: llm, probing(settings)).stream("How much did Alibaba's shares rise?", DOCS))
     assert len(items) == 1 and items[0].refused and llm.calls == 0
