@@ -29,7 +29,7 @@ ACROSS_ARTICLES = 12  # most articles (retrieved ones, then their stories' other
 class NewsQA:
     """Opens (or creates) an index in a data directory; models load on first use.
 
-    `llm` and `embedder` may be passed in (tests pass fakes; the embedder may be an index.embed.Embedder or any
+    `llm` and `embedder` may be passed in (tests pass fakes; the embedder may be an index.embedder.Embedder or any
     llama-index BaseEmbedding); otherwise settings choose them.
     """
 

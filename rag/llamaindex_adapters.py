@@ -104,7 +104,7 @@ class NewsQueryEngine(BaseQueryEngine):
 
 
 class NewsEmbedding(BaseEmbedding):
-    """A newsrag embedder (index.embed.Embedder) as a llama-index BaseEmbedding: the same vectors, the same
+    """A newsrag embedder (index.embedder.Embedder) as a llama-index BaseEmbedding: the same vectors, the same
     model_name. NewsQA takes it too, so one model can serve both (the eval runner's LlamaIndex baseline)."""
 
     _embedder: Embedder = PrivateAttr()
