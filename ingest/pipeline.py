@@ -86,7 +86,7 @@ class _Pending:
 
 
 class Ingestor:
-    """Stores articles into a ChromaStore and KeywordIndex, embedding with an index.embed.Embedder (or anything
+    """Stores articles into a ChromaStore and KeywordIndex, embedding with an index.embedder.Embedder (or anything
     with its get_text_embedding_batch, such as a llama-index BaseEmbedding)."""
 
     def __init__(self, store, keyword, embedder, settings, batch_chunks: int = 512):

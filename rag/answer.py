@@ -302,8 +302,10 @@ class Answerer:
         Not asked for "why" and "how" questions (it doubts passages that give reasons without the word "because"),
         nor by backends that cannot give token probabilities (Ollama, OpenAI-compatible servers)."""
         threshold = self.settings.passages_probe_min
-        probe = getattr(self.llm, "yes_probability", None) if threshold > 0 else None
-        if plan.focus.explanation or probe is None:
+        if threshold <= 0 or plan.focus.explanation:
+            return None
+        probe = getattr(self.llm, "yes_probability", None)
+        if probe is None:
             return None
         start = time.perf_counter()
         with _llm_errors():
@@ -311,10 +313,14 @@ class Answerer:
         if plan.passages_probe is None or plan.passages_probe >= threshold:
             return None
         log.info("The model doubts the passages answer %r (P(yes) %.2f)", plan.question, plan.passages_probe)
-        gap = self._best_gap(plan.focus, plan.context.ranked, plan.passages)
-        detail = describe_gap(plan.focus, gap or Coverage(missing_focus=[plan.focus.focus_text]), plan.question)
+        detail = self._closest_gap(plan)
         answer = refusal(plan.question, "not_addressed", plan.passages, detail, passages_probe=plan.passages_probe)
         return _with_timings(answer, {"probe": time.perf_counter() - start})
+
+    def _closest_gap(self, plan: Plan) -> str:
+        """For a not_addressed refusal: what the closest retrieved sentences mention and what they leave out."""
+        gap = self._best_gap(plan.focus, plan.context.ranked, plan.passages)
+        return describe_gap(plan.focus, gap or Coverage(missing_focus=[plan.focus.focus_text]), plan.question)
 
     def _budget(self, focus: QuestionFocus) -> int:
         """Characters of context for the model: "why" and "how" questions get more, their points are spread out."""
@@ -370,8 +376,7 @@ class Answerer:
                 reason: RefusalReason = "model_declined" if declined else "unsupported"
                 if debug.get("off_target"):
                     reason = "not_addressed"
-                gap = self._best_gap(focus, context.ranked, plan.passages) or Coverage(missing_focus=[focus.focus_text])
-                detail = describe_gap(focus, gap, question) if reason == "not_addressed" else None
+                detail = self._closest_gap(plan) if reason == "not_addressed" else None
                 return _with_timings(refusal(question, reason, plan.passages, detail, **debug), timings)
             debug["repaired"] = True
             kept, context = repaired
