@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 
 from core.dates import to_timestamp
@@ -61,6 +62,7 @@ class HybridRetriever:
         self._article_meta: dict[str, tuple[str, int | None]] | None = None
         self._copies: dict[str, list[tuple[str, str]]] = {}  # dup_id -> [(article id, source)], with _article_meta
         self._passing: tuple | None = None  # (filter, the article map it read, the passing ids): the last filter's
+        self._pool: ThreadPoolExecutor | None = None  # runs keyword searches beside the dense half
 
     def retrieve(
         self,
@@ -76,6 +78,11 @@ class HybridRetriever:
         sources = [s for s in (sources or []) if s] or None
         since_ts, until_ts = to_timestamp(since, field="since"), to_timestamp(until, end_of_day=True, field="until")
         n = max(self.settings.candidates, k * 4)
+        # The keyword search needs no question vector: it runs in a thread while the question is embedded and
+        # Chroma searches (sqlite, ONNX and Chroma all release the GIL while they work).
+        keyword = None
+        if mode in ("hybrid", "keyword"):
+            keyword = self._keyword_pool().submit(self._keyword, question, n, sources, since_ts, until_ts)
         query_vector = self.embedder.get_query_embedding(question)
 
         rankings: list[list[str]] = []
@@ -84,8 +91,8 @@ class HybridRetriever:
             dense = self._dense(query_vector, n, sources, since_ts, until_ts)
             rankings.append([c.chunk_id for c in dense])
             found.update({c.chunk_id: c for c in dense})
-        if mode in ("hybrid", "keyword"):
-            hits = self._keyword(question, n, sources, since_ts, until_ts)
+        if keyword is not None:
+            hits = keyword.result()
             rankings.append([h.chunk_id for h in hits])
             missing = [h.chunk_id for h in hits if h.chunk_id not in found]
             if missing:
@@ -108,6 +115,11 @@ class HybridRetriever:
         ranked = self._one_copy(sorted(fused, key=fused.get, reverse=True), found)
         chosen = self._diverse_top(ranked, found, k)
         return [self._with_copies(to_passage(*found[cid]), found[cid].metadata) for cid in chosen]
+
+    def _keyword_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="newsrag-keyword")
+        return self._pool
 
     @staticmethod
     def _one_copy(ranked: list[str], found: dict[str, StoredChunk]) -> list[str]:
