@@ -270,13 +270,32 @@ def _normalize_number(token: str) -> str:
     return token.lstrip("$€£").replace(",", "").rstrip("%")
 
 
+# Units written out or apart from their number, as the abbreviation written onto it ("three gigabyte" says "3gb").
+_UNITS = {
+    **dict.fromkeys(("gb", "gigabyte", "gigabytes"), "gb"),
+    **dict.fromkeys(("mb", "megabyte", "megabytes"), "mb"),
+    **dict.fromkeys(("tb", "terabyte", "terabytes"), "tb"),
+    **dict.fromkeys(("kb", "kilobyte", "kilobytes"), "kb"),
+    **dict.fromkeys(("ghz", "gigahertz"), "ghz"),
+    **dict.fromkeys(("mhz", "megahertz"), "mhz"),
+    **dict.fromkeys(("km", "kilometre", "kilometres", "kilometer", "kilometers"), "km"),
+    **dict.fromkeys(("kg", "kilogram", "kilograms", "kilogramme", "kilogrammes"), "kg"),
+    **dict.fromkeys(("mbps", "megabits"), "mbps"),
+}
+
+
 def content_words(text: str) -> set[str]:
     """Stemmed content words and exact numbers ("#7") of text, without stopwords and framing filler.
 
-    Number words count as their digits ("three million" and "3 million" say the same number).
+    Number words count as their digits ("three million" and "3 million" say the same number), and a number
+    followed by a unit also counts as the two written together ("three gigabyte" says "3gb").
     """
     out = set()
-    for tok in tokens(text):
+    words = tokens(text)
+    for i, tok in enumerate(words):
+        unit = _UNITS.get(words[i + 1]) if i + 1 < len(words) else None
+        if unit and (tok in _NUMBER_WORDS or re.fullmatch(r"\d[\d,]*(?:\.\d+)?", tok)):
+            out.add("#" + _NUMBER_WORDS.get(tok, _normalize_number(tok)) + unit)
         if tok in _NUMBER_WORDS and tok != "one":
             out.add("#" + _NUMBER_WORDS[tok])
         elif is_number(tok):

@@ -197,6 +197,22 @@ class ChromaStore:
                 return result
             offset += step
 
+    def article_chunks(self, article_ids: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
+        """Every stored chunk of each of these articles, in order: article id -> [(chunk id, text, metadata)]."""
+        if not article_ids:
+            return {}
+        records = self.articles.get(ids=list(article_ids), include=["metadatas"])
+        ids = [
+            chunk_id(aid, index)
+            for aid, meta in zip(records["ids"], records["metadatas"], strict=True)
+            for index in range(int(meta.get("n_chunks", 0)))
+        ]
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas"]) if ids else {"ids": []}
+        out: dict[str, list[tuple[str, str, dict]]] = {}
+        for cid, text, meta in zip(got["ids"], got.get("documents") or [], got.get("metadatas") or [], strict=True):
+            out.setdefault(meta.get("article_id", ""), []).append((cid, text, meta))
+        return {aid: sorted(rows, key=lambda row: int(row[2].get("chunk_index", 0))) for aid, rows in out.items()}
+
     def get_chunks(self, ids: list[str] | None = None, where: dict | None = None, with_embeddings: bool = False):
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         return self.chunks.get(ids=ids, where=where, include=include)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -140,17 +140,27 @@ class Plan:
     chronological: bool = False  # a question about time: the answer cites dated passages in date order
     retried: bool = False  # asked again over the best article alone after the first answer failed its checks
     passages_probe: float | None = None  # the model's P("Yes") to "do the passages state the answer?"
+    articles: dict[str, str] = field(default_factory=dict)  # article id -> its whole text, for the retrieved ones
 
 
 class Answerer:
     """Cited answers from an LLM created on first use (loading a local model takes seconds)."""
 
-    def __init__(self, llm_factory: Callable[[], LLM], settings: Settings, embed: Embed | None = None) -> None:
+    def __init__(
+        self,
+        llm_factory: Callable[[], LLM],
+        settings: Settings,
+        embed: Embed | None = None,
+        read_articles: Callable[[list[str]], dict[str, str]] | None = None,
+    ) -> None:
+        """`read_articles` gives stored articles' whole texts by article id: a question's names may be stated
+        anywhere in the article an answer cites ("Drink Or Die" in one paragraph, "Operation Buccaneer" in another)."""
         self._llm_factory = llm_factory
         self._llm: LLM | None = None
         self._llm_lock = threading.Lock()
         self.settings = settings
         self.embed = embed
+        self.read_articles = read_articles
 
     @property
     def llm(self) -> LLM:
@@ -190,6 +200,7 @@ class Answerer:
         focus = _typed_names(analyse(question), typed)
         budget = self._budget(focus)
         parts = [(part, _typed_names(analyse(part), typed)) for part in question_parts(question)]
+        articles = self._articles(passages)
         if len(parts) == 1:
             parts = [(question, focus)]
             context = select_context(question, focus, passages, budget, self.embed)
@@ -197,21 +208,38 @@ class Answerer:
             context = select_context_for_parts(question, focus, parts, passages, budget, self.embed)
         if not context.shown:
             return refusal(question, "no_passages", passages)
-        gaps = [(part, f, self._best_gap(f, context.ranked, passages)) for part, f in parts]
+        gaps = [(part, f, self._best_gap(f, context.ranked, passages, articles)) for part, f in parts]
         if all(gap is not None for _, _, gap in gaps):
             part, f, gap = gaps[0]
             log.info("No retrieved sentence gives what %r asks: %s", question, gap)
             return refusal(question, "not_addressed", passages, detail=describe_gap(f, gap, part))
-        return Plan(question, focus, context, list(passages), parts)
+        return Plan(question, focus, context, list(passages), parts, articles=articles)
+
+    def _articles(self, passages: Sequence[Passage]) -> dict[str, str]:
+        """The whole texts of the retrieved passages' articles (empty without a store to read them from)."""
+        if self.read_articles is None:
+            return {}
+        ids = list(dict.fromkeys(p.article_id for p in passages if p.article_id))
+        try:
+            return self.read_articles(ids)
+        except Exception:  # names are then looked for in the retrieved passages only, as before
+            log.warning("Could not read the articles of %s", ids, exc_info=True)
+            return {}
 
     def _coverage(
-        self, focus: QuestionFocus, evidence: str, passage: Passage, answer: str = "", strict: bool = True
+        self,
+        focus: QuestionFocus,
+        evidence: str,
+        passage: Passage,
+        answer: str = "",
+        strict: bool = True,
+        articles: dict[str, str] | None = None,
     ) -> Coverage:
         year = str(passage.published.year) if passage.published else None
         return coverage(
             focus,
             evidence,
-            f"{passage.title} {passage.text}",
+            f"{passage.title} {(articles or {}).get(passage.article_id) or passage.text}",
             title=passage.title,
             answer=answer,
             strict=strict,
@@ -220,12 +248,16 @@ class Answerer:
         )
 
     def _best_gap(
-        self, focus: QuestionFocus, ranked: Sequence[Sentence], passages: Sequence[Passage]
+        self,
+        focus: QuestionFocus,
+        ranked: Sequence[Sentence],
+        passages: Sequence[Passage],
+        articles: dict[str, str] | None = None,
     ) -> Coverage | None:
         """None when some retrieved sentence covers what the question asks; else the smallest gap found."""
         best: Coverage | None = None
         for sentence in ranked[:ADDRESS_CANDIDATES]:
-            gap = self._coverage(focus, sentence.text, passages[sentence.passage], strict=False)
+            gap = self._coverage(focus, sentence.text, passages[sentence.passage], strict=False, articles=articles)
             if gap.ok:
                 return None
             if best is None or _gap_size(gap) < _gap_size(best):
@@ -319,7 +351,7 @@ class Answerer:
 
     def _closest_gap(self, plan: Plan) -> str:
         """For a not_addressed refusal: what the closest retrieved sentences mention and what they leave out."""
-        gap = self._best_gap(plan.focus, plan.context.ranked, plan.passages)
+        gap = self._best_gap(plan.focus, plan.context.ranked, plan.passages, plan.articles)
         return describe_gap(plan.focus, gap or Coverage(missing_focus=[plan.focus.focus_text]), plan.question)
 
     def _budget(self, focus: QuestionFocus) -> int:
@@ -356,7 +388,7 @@ class Answerer:
         kept = checked.kept
         unanswered: list[str] = []
         if kept and not focus.explanation:
-            gaps = [(part, f, self._answer_gap(f, checker, kept, context, plan.passages)) for part, f in plan.parts]
+            gaps = [(part, f, self._answer_gap(f, checker, kept, context, plan)) for part, f in plan.parts]
             if all(not gap.ok for _, _, gap in gaps):
                 debug["off_target"] = [s.text for s in kept]
                 kept = []
@@ -398,7 +430,7 @@ class Answerer:
             citations.append(Citation(number=i + 1, passage=passage, evidence=list(dict.fromkeys(evidence))))
 
         def answers(sentence: str, passage: Passage) -> bool:
-            return self._coverage(focus, sentence, passage, strict=False).ok
+            return self._coverage(focus, sentence, passage, strict=False, articles=plan.articles).ok
 
         differ = differing_in_ranked(focus, context.ranked, plan.passages, answers, ADDRESS_CANDIDATES, question)
         text = _note_differing_reports(text, citations, differ, debug)
@@ -429,7 +461,7 @@ class Answerer:
         checker: ClaimChecker,
         kept: list[CitedSentence],
         context: Context,
-        plan_passages: Sequence[Passage] = (),
+        plan: Plan,
     ) -> Coverage:
         """What of the question the supported answer leaves out, judged on the passage sentences it rests on
         (all of its sentences together: a question about two things may take one from each article)."""
@@ -437,10 +469,12 @@ class Answerer:
         cited = [context.passages[n - 1] for n in dict.fromkeys(n for s in kept for n in s.numbers)]
         year = str(cited[0].published.year) if cited[0].published else None
         # Names may be stated anywhere in the cited articles ("Grand Theft Auto: San Andreas" in one passage,
-        # "San Andreas ... £24m" in the cited one): their other retrieved passages count as context.
+        # "San Andreas ... £24m" in the cited one): their whole texts count as context (without a store to read
+        # them from, their other retrieved passages).
         articles = {p.article_id for p in cited}
-        around = [p for p in plan_passages if p.article_id in articles and p not in cited]
-        context_text = " ".join(f"{p.title} {p.text}" for p in [*cited, *around])
+        around = [p for p in plan.passages if p.article_id in articles and p not in cited]
+        whole = [plan.articles[a] for a in articles if a in plan.articles]
+        context_text = " ".join([*(f"{p.title} {p.text}" for p in [*cited, *around]), *whole])
         titles = " ".join(p.title for p in cited)
         answer = " ".join(s.text for s in kept)
 
@@ -484,7 +518,12 @@ class Answerer:
             passage = passages[sentence.passage]
             if not focus.explanation:
                 close = sentence.similarity >= EXTRACTIVE_MIN_SIMILARITY and sentence.overlap >= EXTRACTIVE_MIN_OVERLAP
-                if not close or not self._coverage(focus, sentence.text, passage, answer=sentence.text).ok:
+                if (
+                    not close
+                    or not self._coverage(
+                        focus, sentence.text, passage, answer=sentence.text, articles=plan.articles
+                    ).ok
+                ):
                     continue
             if any(_similar_words(sentence.text, c.text) for c in chosen):
                 continue
@@ -710,15 +749,18 @@ def _turns(history: Sequence[Any]) -> list[tuple[str, str]]:
 
 
 def _standalone(message: str) -> bool:
-    """Cheap check: a message with enough words of its own and no reference back stands alone."""
+    """Cheap check: a message stands alone when it names its subject and refers back to nothing. "which BBC drama
+    are they using?" names the BBC but "they" are the conversation's; "what's the next version going to look
+    like?" names nothing, so its subject is the conversation's."""
     if _FOLLOW_UP_START.match(message.strip()) or len(content_words(message)) < 3 or _THE_ONE_RE.search(message):
         return False
+    named = False
     for word in re.findall(r"[A-Za-z0-9'’]+", message):
         if re.split(r"['’]", word.lower())[0] in _PRONOUNS:  # "it'll", "they're" refer back too
-            return False  # "What did they announce?" - unless a name came first
+            return False
         if word in _names(word) and stem(word.lower()) not in PLACES:  # "which European project is that" refers back
-            return True
-    return True
+            named = True
+    return named
 
 
 def _clean_rewrite(text: str) -> str:

@@ -97,7 +97,17 @@ class NewsQA:
     def answerer(self):
         from rag.answer import Answerer
 
-        return Answerer(self._get_llm, self.settings, embed=self.embedder.get_text_embedding_batch)
+        return Answerer(
+            self._get_llm,
+            self.settings,
+            embed=self.embedder.get_text_embedding_batch,
+            read_articles=self._read_articles,
+        )
+
+    def _read_articles(self, article_ids: list[str]) -> dict[str, str]:
+        """Stored articles' whole texts by article id (the answerer looks for a question's names in them)."""
+        chunks = self.store.article_chunks(article_ids)
+        return {aid: " ".join(text for _, text, _ in rows) for aid, rows in chunks.items()}
 
     @cached_property
     def feeds(self):

@@ -100,6 +100,11 @@ _NAME_NOUNS = {
     programme application app film movie show series album band device gadget handset phone model brand chip
     processor format system technology standard protocol language award prize virus worm search engine""".split()
 }
+_MODEL_NUMBER_RE = re.compile(r"\b(?:model|serial|part|product) (?:number|name|code)s?\b|\bcode ?names?\b", re.I)
+_CALLED_RE = re.compile(
+    r"^\s*(?:what|which)\b.*\b(?:call(?:s|ed)?|name[sd]?|dub(?:s|bed)?|nickname[sd]?|known as)\b(?!\s+(?:for|on|off|up)\b)",
+    re.I,
+)
 _YESNO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b", re.I)
 
 # The head of "what/which ... <verb>" names the attribute asked for: "what clock speed does", "which year did".
@@ -218,11 +223,14 @@ _ORDINAL_RE = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|n
 
 PLACES = {
     stem(w)
-    for w in """uk britain british england english scotland scottish wales welsh ireland irish us usa america american
-    europe european eu france french germany german italy italian spain spanish netherlands dutch sweden swedish
+    for w in """uk britain british briton britons england english scotland scottish wales welsh ireland irish us usa america
+    american americans europe european europeans eu france french germany german italy italian spain spanish netherlands dutch sweden swedish
     norway finland denmark japan japanese china chinese korea korean india indian australia canada brazil russia
     asia africa taiwan hong kong singapore israel""".split()
 }
+
+
+_WORLDWIDE = {stem(w) for w in "worldwide global globally internationally".split()}
 
 
 @dataclass(frozen=True)
@@ -258,6 +266,8 @@ def question_kind(question: str) -> Kind:
     q = question.strip()
     if _REASON_RE.search(q):
         return "reason"
+    if _MODEL_NUMBER_RE.search(q):
+        return "name"  # "What's the model number of ...": a code like "SGH-i300", not a count
     if _CHANGE_RE.search(q):
         return "count"
     if _PERCENT_RE.search(q):
@@ -278,6 +288,8 @@ def question_kind(question: str) -> Kind:
         return "place"
     if _YESNO_RE.search(q):
         return "yesno"
+    if _CALLED_RE.search(q):
+        return "name"  # "What did US Customs call its crackdown?", "What is the new network called?"
     head = [w for w in tokens(_focus_phrase(q) or _lead_noun(q)) if w not in STOPWORDS][-1:]
     if re.match(r"^\s*(?:which|what)\b", q, re.I) and head and stem(head[0]) in _NAME_NOUNS:
         return "name"
@@ -345,14 +357,14 @@ def question_parts(question: str) -> list[str]:
 
 
 def _question_names(question: str) -> set[str]:
-    """Content words (as content_words gives them) of capitalised words after the first word, and of any
+    """Content words (as content_words gives them) of capitalised words that do not start a sentence, and of any
     word with inner capitals or digits (P800, iPod)."""
     out: set[str] = set()
-    lead = len(question) - len(question.lstrip())
     for m in _CAPITAL_RE.finditer(question):
         word = m.group(0).rstrip(".'’")
-        if m.start() == lead and not re.search(r"[A-Z0-9]", word[1:]):
-            continue  # the sentence's first word: "Which", "Sony" (lost; its other words still count)
+        starts_sentence = not question[: m.start()].strip() or question[: m.start()].rstrip()[-1] in ".?!:"
+        if starts_sentence and not re.search(r"[A-Z0-9]", word[1:]):
+            continue  # a sentence's first word: "Which", "Name?" in "... new software. Name?", "Sony" (lost)
         out |= {w for w in content_words(word) if not w[1:].isdigit() and not re.fullmatch(r"#q[1-4]", w)}
         if _US_RE.fullmatch(word):
             out.add("usa")
@@ -573,6 +585,8 @@ def coverage(
     # Figures and dates are stated per place too: "100,000 sold in Europe" is not the UK figure, though the
     # article may mention the UK elsewhere. Only a sentence that names another place, not the asked one, fails.
     other_places = (evidence_words & PLACES) if strict and focus.kind in ("count", "date") else set()
+    if strict and focus.kind in ("count", "money", "percent") and evidence_words & _WORLDWIDE:
+        other_places.add("world")  # "five million copies worldwide" is not the UK figure
     for q in sorted(focus.qualifiers):
         asked = PLACE_SYNONYMS.get(q, {q})
         if not asked & place_words or (other_places - asked and not asked & near):

@@ -578,3 +578,33 @@ def test_stream_refuses_doubted_passages_without_streaming(settings):
     llm = ProbingLLM(p_yes=0.1, probed=[])
     items = list(Answerer(lambda: llm, probing(settings)).stream("How much did Alibaba's shares rise?", DOCS))
     assert len(items) == 1 and items[0].refused and llm.calls == 0
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "which BBC drama are they using for it?",
+        "what's the next version going to look like?",
+        "Did Apple say it would?",
+    ],
+)
+def test_a_pronoun_or_no_name_of_its_own_marks_a_follow_up(settings, message):
+    rewrite = "Did Apple and the BBC say which drama and chips Baidu's next version uses?"  # keeps any typed name
+    answerer, llm = make(settings, rewrite)
+    assert answerer.condense(message, HISTORY) == rewrite
+    assert llm.calls == 1
+
+
+def test_a_name_stated_elsewhere_in_the_cited_article_counts(settings):
+    first = passages("US Customs co-ordinated a series of raids across the globe as part of Operation Buccaneer.")[0]
+    whole = f"{first.text} The Drink Or Die group cracked software for the kudos, not for money."
+
+    def read(ids):
+        return {"article-1": whole} if "article-1" in ids else {}
+
+    reply = "US Customs called it Operation Buccaneer [1]."
+    question = "What did US Customs call its crackdown on the Drink Or Die group?"
+    without = Answerer(lambda: ScriptedLLM([reply, reply]), settings).answer(question, [first])
+    assert without.refused  # nothing retrieved says the raids were about Drink Or Die
+    answer = Answerer(lambda: ScriptedLLM([reply]), settings, read_articles=read).answer(question, [first])
+    assert not answer.refused and "Operation Buccaneer" in answer.text

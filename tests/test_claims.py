@@ -185,3 +185,10 @@ def test_the_sentence_stating_the_claims_number_is_its_evidence():
     }
     result = ClaimChecker(passage).check([CitedSentence("The Nintendo DS costs $150 in the US.", [1])])
     assert any("priced $150" in e for e in result.evidence[1])
+
+
+def test_a_unit_written_out_supports_its_abbreviation():
+    passage = "Samsung is showing off its SGH-i300, a handset with a three gigabyte hard drive."
+    checker = ClaimChecker({1: passage})
+    assert checker.support("The Samsung SGH-i300 has a 3GB hard drive.", 1).exact_ok
+    assert not checker.support("The Samsung SGH-i300 has a 30GB hard drive.", 1).exact_ok

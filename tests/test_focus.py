@@ -220,3 +220,43 @@ def test_a_figure_stated_of_another_firm_is_not_the_answer_but_a_named_answer_ma
     g = analyse("Which studio is putting horror films like Saw onto UMD discs for the PSP?")
     sentence = "Film studio Lions Gate has listed 12 movies for the UMD format."
     assert coverage(g, sentence, f"Movies head to PSP. {sentence} Saw is one.", title="Movies head to PSP").ok
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("what did US Customs call its global crackdown on the Drink Or Die group?", "name"),
+        ("What is the new file-swapping network called?", "name"),
+        ("What did the report call for?", "other"),  # a demand, not a name
+    ],
+)
+def test_a_question_asking_what_something_is_called_asks_for_a_name(question, kind):
+    assert analyse(question).kind == kind
+
+
+def test_a_word_that_starts_a_later_sentence_is_not_a_name():
+    focus = analyse("The guy who ran Suprnova is putting out new file-sharing software. Name?")
+    assert focus.names == {"suprnova"}
+
+
+def test_a_demonym_is_a_place_qualifier_not_a_name():
+    focus = analyse("Which company found that Britons lead the world in downloading pirated TV shows?")
+    assert "briton" in focus.qualifiers and "briton" not in focus.names
+    evidence = "Web tracking company Envisional said 18% of TV downloaders were from within the UK."
+    assert coverage(focus, evidence, evidence, strict=False).ok
+
+
+def test_a_model_number_is_a_code_not_a_count():
+    focus = analyse("What's the model number of the Samsung phone that was on show at Cebit?")
+    assert focus.kind == "name"
+    evidence = "Samsung is showing off its SGH-i300, a handset with a hard drive."
+    assert coverage(focus, evidence, f"Cebit fever. {evidence}", answer="It is the SGH-i300.").ok
+
+
+def test_a_worldwide_figure_does_not_answer_for_one_country():
+    focus = analyse("How many copies has Halo 2 sold in the UK?")
+    context = "UK gamers queued for Halo 2."
+    worldwide = "Halo 2 has sold more than five million copies worldwide since it went on sale."
+    assert coverage(focus, worldwide, f"{context} {worldwide}", answer=worldwide).missing_qualifiers == ["uk"]
+    local = "Halo 2 has sold more than 300,000 copies since it went on sale."
+    assert coverage(focus, local, f"{context} {local}", answer=local).ok

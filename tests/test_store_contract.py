@@ -215,3 +215,20 @@ def test_shared_server_update_by_one_instance_reaches_the_others_keyword_index(c
     hits = reader.retrieve("Wibblecom recalled folding handsets hinge", k=1)
     assert hits and "Wibblecom" in hits[0].text
     assert_consistent(qa_state(reader))
+
+
+def test_article_chunks_are_the_whole_stored_articles_in_order(make_settings, corpus, tmp_path):
+    long = write(tmp_path / "long", "long.md", "Drink Or Die raided",
+                 "The Drink Or Die group cracked software for kudos. " * 60
+                 + "Customs called the raids Operation Buccaneer. " * 60)  # fmt: skip
+    qa = NewsQA(settings=make_settings())
+    qa.ingest([corpus, long])
+    hit = qa.retrieve("what did customs call the raids", k=1)[0]
+    n_chunks = int(qa.store.article_records()[hit.article_id]["n_chunks"])
+    assert n_chunks > 1  # the answer's chunk alone does not name the group
+    chunks = qa.store.article_chunks([hit.article_id, "no-such-article"])
+    assert list(chunks) == [hit.article_id]
+    assert [meta["chunk_index"] for _, _, meta in chunks[hit.article_id]] == list(range(n_chunks))
+    text = " ".join(text for _, text, _ in chunks[hit.article_id])
+    assert "Drink Or Die" in text and "Operation Buccaneer" in text
+    assert text.index("Drink Or Die") < text.index("Operation Buccaneer")
