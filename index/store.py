@@ -199,9 +199,10 @@ class ChromaStore:
 
     def article_chunks(self, article_ids: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
         """Every stored chunk of each of these articles, in order: article id -> [(chunk id, text, metadata)]."""
+        article_ids = list(dict.fromkeys(article_ids))  # Chroma refuses a repeated id
         if not article_ids:
             return {}
-        records = self.articles.get(ids=list(article_ids), include=["metadatas"])
+        records = self.articles.get(ids=article_ids, include=["metadatas"])
         ids = [
             chunk_id(aid, index)
             for aid, meta in zip(records["ids"], records["metadatas"], strict=True)

@@ -226,7 +226,7 @@ def test_article_chunks_are_the_whole_stored_articles_in_order(make_settings, co
     hit = qa.retrieve("what did customs call the raids", k=1)[0]
     n_chunks = int(qa.store.article_records()[hit.article_id]["n_chunks"])
     assert n_chunks > 1  # the answer's chunk alone does not name the group
-    chunks = qa.store.article_chunks([hit.article_id, "no-such-article"])
+    chunks = qa.store.article_chunks([hit.article_id, "no-such-article", hit.article_id])
     assert list(chunks) == [hit.article_id]
     assert [meta["chunk_index"] for _, _, meta in chunks[hit.article_id]] == list(range(n_chunks))
     text = " ".join(text for _, text, _ in chunks[hit.article_id])
