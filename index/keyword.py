@@ -20,10 +20,15 @@ from index.rows import ArticleRows, Hit
 log = logging.getLogger(__name__)
 
 
-_SCHEMA = """
+_TOKENIZER = "porter unicode61 remove_diacritics 2"
+# A question's terms are matched rarest first while the chunks holding them add up to at most this many (see
+# KeywordIndex._affordable_terms); below ~5,000 chunks per term no question ever loses one.
+POSTINGS_BUDGET = 40_000
+
+_SCHEMA = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5(
     text, title, chunk_id UNINDEXED, article_id UNINDEXED, source UNINDEXED, published_ts UNINDEXED,
-    tokenize = 'porter unicode61 remove_diacritics 2'
+    tokenize = '{_TOKENIZER}'
 );
 CREATE TABLE IF NOT EXISTS articles (article_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL);
 """
@@ -46,6 +51,7 @@ class KeywordIndex:
         self.path = Path(path)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._stems: sqlite3.Connection | None = None  # an in-memory FTS5 table that stems terms as the index does
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -64,6 +70,8 @@ class KeywordIndex:
         conn.executescript(_SCHEMA)
         conn.execute("SELECT count(*) FROM articles").fetchone()
         conn.execute("SELECT count(*) FROM chunks").fetchone()
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_terms USING fts5vocab(main, chunks, 'row')")
+        conn.commit()
         return conn
 
     def _discard_file(self) -> None:
@@ -75,6 +83,9 @@ class KeywordIndex:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+            if self._stems is not None:
+                self._stems.close()
+                self._stems = None
 
     def article_hashes(self) -> dict[str, str]:
         with self._lock:
@@ -130,6 +141,8 @@ class KeywordIndex:
         terms = query_terms(question)
         if not terms:
             return []
+        with self._lock:
+            terms = self._affordable_terms(terms)
         match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
         sql = "SELECT chunk_id, bm25(chunks, 1.0, 0.5) AS rank FROM chunks WHERE chunks MATCH ?"
         params: list = [match]
@@ -148,3 +161,40 @@ class KeywordIndex:
         with self._lock:
             rows = self._connect().execute(sql, params).fetchall()
         return [Hit(cid, -rank) for cid, rank in rows]
+
+    def _affordable_terms(self, terms: list[str]) -> list[str]:
+        """The question's terms, rarest first, while the chunks that hold them add up to POSTINGS_BUDGET (the two
+        rarest are always kept); in the question's order.
+
+        FTS5 scores every chunk that holds any matched term, so at 100,000 chunks one word found in a third of them
+        ("year", "new") costs more than the rest of the question while adding least to the BM25 score (its idf is the
+        smallest): the idea of Lucene's common-terms cutoff. The index's term statistics (fts5vocab) give each term's
+        document count in well under a millisecond.
+        """
+        conn = self._connect()
+        postings = {}
+        for term, stems in self._stemmed(terms).items():
+            counts = [conn.execute("SELECT doc FROM temp.chunk_terms WHERE term = ?", (s,)).fetchone() for s in stems]
+            postings[term] = sum(row[0] for row in counts if row)
+        kept, total = set(), 0
+        for term in sorted(terms, key=lambda t: postings.get(t, 0)):
+            if len(kept) >= 2 and total + postings.get(term, 0) > POSTINGS_BUDGET:
+                break
+            kept.add(term)
+            total += postings.get(term, 0)
+        return [t for t in terms if t in kept]
+
+    def _stemmed(self, terms: list[str]) -> dict[str, list[str]]:
+        """term -> the tokens FTS5 indexes it as (its porter stems), from a scratch in-memory FTS5 table."""
+        if self._stems is None:
+            self._stems = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            self._stems.executescript(
+                f"CREATE VIRTUAL TABLE words USING fts5(word, tokenize = '{_TOKENIZER}');"
+                "CREATE VIRTUAL TABLE word_tokens USING fts5vocab(words, 'instance');"
+            )
+        self._stems.execute("DELETE FROM words")
+        self._stems.executemany("INSERT INTO words (rowid, word) VALUES (?, ?)", enumerate(terms))
+        tokens: dict[str, list[str]] = {}
+        for row, token in self._stems.execute("SELECT doc, term FROM word_tokens ORDER BY doc, offset"):
+            tokens.setdefault(terms[row], []).append(token)
+        return tokens

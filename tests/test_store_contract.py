@@ -232,3 +232,16 @@ def test_article_chunks_are_the_whole_stored_articles_in_order(make_settings, co
     text = " ".join(text for _, text, _ in chunks[hit.article_id])
     assert "Drink Or Die" in text and "Operation Buccaneer" in text
     assert text.index("Drink Or Die") < text.index("Operation Buccaneer")
+
+
+def test_nearest_chunks_when_fewer_are_stored_than_asked_for(make_settings, corpus):
+    qa = NewsQA(settings=make_settings())
+    vector = qa.embedder.get_query_embedding("quantum processor")
+    assert qa.store.query(vector, 50) == [] and qa.store.nearest_ids(vector, 50) == []
+    assert qa.retrieve("quantum processor", k=5) == []
+    qa.ingest([corpus])
+    total = qa.store.count_chunks()
+    assert total < 50
+    nearest = qa.store.query(vector, 50)
+    assert len(nearest) == len(qa.store.nearest_ids(vector, 50)) == total
+    assert "Zorblax" in nearest[0].text
