@@ -11,9 +11,9 @@ from paths import SHARED_CORPORA
 from eval.datasets_io import QUESTION_TYPES, DatasetError, load_dataset, resolve_dataset, source_problems
 
 CORPORA = SHARED_CORPORA
-SUITES = ("seed", "bbc-tech", "trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3")
-TRUST = ("trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3")
-DEV = ("trust-dev", "followup-dev", "trust-dev2", "trust-dev3")  # tuned on; none may share an article with trust-test
+SUITES = ("seed", "bbc-tech", "trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4")
+TRUST = ("trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4")
+DEV = ("trust-dev", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4")  # tuned on; none may share an article with trust-test
 
 
 @pytest.fixture(scope="module")
