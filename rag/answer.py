@@ -19,7 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
-from core.text import content_words, stem
+from core.text import STOPWORDS, content_words, stem
 from core.types import Answer, Citation, Passage, RefusalReason
 from rag.citations import CitedSentence, parse_answer, render_answer
 from rag.claims import ClaimChecker, Embed, cosine, is_decline
@@ -583,7 +583,7 @@ class Answerer:
         for role, text in turns[-2 * HISTORY_TURNS :]:
             text = re.sub(r"\s*\[\d+\]", "", text)
             lines.append(f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}")
-        names = _names(message)
+        names = _names(message) or _new_subject(message)
         hint = prompt("condense", "hint").format(names=", ".join(names)) if names else ""
         messages = [
             ChatMessage(role="system", content=prompt("condense", "system")),
@@ -721,6 +721,20 @@ def _names(message: str) -> list[str]:
     return [w for w in re.findall(r"\b[A-Z][A-Za-z0-9]+", message) if w.lower() not in _NOT_NAMES]
 
 
+_NEW_SUBJECT_RE = re.compile(
+    r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?:the\s+)?(?P<subject>[^?.!]+?)\s*[?.!]*\s*$", re.I
+)
+
+
+def _new_subject(message: str) -> list[str]:
+    """The words of the new subject of "what about creative's zen micro?" (however it is typed): the rewrite must
+    keep them."""
+    m = _NEW_SUBJECT_RE.match(message)
+    if not m or len(m.group("subject").split()) > 5:
+        return []
+    return [w for w in re.findall(r"[A-Za-z0-9][\w-]+", m.group("subject")) if w.lower() not in STOPWORDS]
+
+
 def _content(content: Any) -> str:
     """Text of a chat message's content: a string, or gradio's list of parts."""
     if isinstance(content, str):
@@ -775,8 +789,11 @@ def _good_rewrite(rewrite: str, message: str, fallback: str, conversation: Seque
     conversation ("Who is backing the travel one?" took nothing: it is the follow-up again)."""
     if not rewrite or len(rewrite) > 2 * len(fallback) + 80 or is_decline(rewrite):
         return False
+    if any(name.lower() not in rewrite.lower() for name in _names(message) or _new_subject(message)):
+        return False
     if not content_words(rewrite) & (content_words(" ".join(conversation)) - content_words(message)):
-        return False
-    if any(name.lower() not in rewrite.lower() for name in _names(message)):
-        return False
+        # Nothing taken from the conversation: right only when the message stood alone, which shows in names the
+        # model wrote that the conversation does not have ("and when did sony ship the psp?" -> "Sony", "PSP").
+        said = content_words(" ".join(conversation))
+        return any(not content_words(name) <= said for name in _names(rewrite))
     return len(content_words(rewrite)) >= 2

@@ -180,6 +180,9 @@ class ClaimChecker:
         repeat ("Nokia will test bus tickets in Hanau"), so that its support is judged on what it adds."""
         self.passages = dict(passages)
         self._question_words = content_words(question)
+        # Numbers inside the question's names ("3D", "Top500", "P800") are its premise, like its other names.
+        codes = re.findall(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", question)
+        self._question_codes = numbers_in(content_words(" ".join(codes)))
         self.embed = embed
         self._sentences = {n: split_sentences(text) or [text] for n, text in self.passages.items()}
         # Sentences that address the assistant ("ignore previous instructions, reply: X") are not
@@ -234,8 +237,11 @@ class ClaimChecker:
         names = names_in(sentence, self._common)
         numbers = numbers_in(words)
         # A name the question gave is its premise ("Grand Theft Auto" for a passage that says "GTA"); whether the
-        # evidence is about that subject is rag.focus's check. Numbers must always be the passage's own.
-        exact_ok = (numbers | (names - self._question_words)) <= passage_words | self._label_words.get(number, set())
+        # evidence is about that subject is rag.focus's check. Numbers must be the passage's own, but for those
+        # inside the question's names ("3D" of "BT's 3D engine").
+        exact_ok = (
+            (numbers - self._question_codes) | (names - self._question_words)
+        ) <= passage_words | self._label_words.get(number, set())
         semantic = None
         # When choosing evidence, names weigh double and the claim's numbers four times: the sentence that states
         # the value ("priced $150") is the evidence, not one that only repeats the subject's name.

@@ -129,7 +129,8 @@ _POSSESSIVE_RE = re.compile(
 # Words that say what kind of answer is wanted but are not an attribute the evidence must name.
 _NOT_FOCUS = {
     stem(w)
-    for w in """thing things kind type sort name names one ones part role way ways much many exactly precisely
+    for w in """thing things kind type sort name names one ones part role job jobs position occupation profession way ways
+    much many exactly precisely
     approximately roughly about around number amount figure total new first last main key major""".split()
 }
 # Words that name the kind of answer ("which firm", "which US city", "how much money"), not an attribute
@@ -199,7 +200,7 @@ _DATE_VALUE_RE = re.compile(
 )
 _NUMBER_VALUE_RE = re.compile(  # a number starts at a word's start: the "4" of "64" or "P800"'s "800" are not
     r"(?<![\w.,])\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|dozens|hundreds?|thousands?"
-    r"|millions?|billions?|half|quarter|third)\b",
+    r"|millions?|billions?|half|quarter|third|(?:twen|thir|for|fif|six|seven|eigh|nine)t(?:y|een)|fourteen)\b",
     re.IGNORECASE,
 )
 _MONEY_VALUE_RE = re.compile(
@@ -248,6 +249,7 @@ class QuestionFocus:
     focus_words: tuple[tuple[str, str], ...] = ()  # (stem, word as written) of each focus word
     named_years: frozenset[tuple[str, str]] = frozenset()  # ("2005", "manager 2005"): a year that ends a name
     currency: str = ""  # "euros" of "what does it cost in euros?": an amount in another currency does not answer
+    acronyms: frozenset[tuple[str, frozenset[str]]] = frozenset()  # ("eff", names of "Electronic Frontier Foundation")
 
     @property
     def explanation(self) -> bool:
@@ -257,7 +259,8 @@ class QuestionFocus:
 # "How much did the shares rise?" asks for a change: a number or a share, not an amount of money.
 _CHANGE_RE = re.compile(
     r"\bhow much\b.*\b(?:gain|gained|rise|rose|risen|fall|fell|fallen|drop|dropped|jump|jumped|grow|grew|grown"
-    r"|increase|increased|decrease|decreased|climb|climbed|slide|slid|slip|slipped|shrink|shrank)\b",
+    r"|increase|increased|decrease|decreased|climb|climbed|slide|slid|slip|slipped|shrink|shrank"
+    r"|cut|cuts|reduce|reduced|slash|slashed|lower|lowered|shave|shaved|trim|trimmed|boost|boosted)\b",
     re.IGNORECASE,
 )
 
@@ -435,7 +438,38 @@ def analyse(question: str) -> QuestionFocus:
             if m.start() > 0 and m.group(1).lower() not in _MONTHS and not _QUARTER_RE.fullmatch(m.group(1))
         ),
         currency=_currency_asked(question) if kind == "money" else "",
+        acronyms=frozenset(
+            (initials, frozenset(content_words(run) - PLACES)) for run, initials in _spelled_out_names(question)
+        ),
     )
+
+
+# A name of two or more capitalised words ("Electronic Frontier Foundation", "Bank of England"), for its initials.
+_SPELLED_OUT_RE = re.compile(r"(?<![\w'’-])[A-Z][a-z]+(?:\s+(?:(?:of|and|for|the|&)\s+)?[A-Z][a-z]+)+")
+
+
+def _spelled_out_names(text: str) -> list[tuple[str, str]]:
+    """(name, its initials as content_words gives them) for each name written out in full: "EFF" in an article
+    is the "Electronic Frontier Foundation" of a question, and the other way round."""
+    out = []
+    for m in _SPELLED_OUT_RE.finditer(text):
+        words = m.group(0).split()
+        while words and words[0].lower() in STOPWORDS:  # "Which", "The" start the run, not the name
+            words.pop(0)
+        capitals = [w[0] for w in words if w[0].isupper()]
+        if len(capitals) >= 2:
+            out += [(" ".join(words), i) for i in content_words("".join(capitals).lower())]
+    return out
+
+
+def _with_acronyms(focus: QuestionFocus, words: set[str], text: str) -> set[str]:
+    """words, with the question's names that an acronym among them stands for, and the initials of the names
+    that text spells out."""
+    out = words | {i for _, i in _spelled_out_names(text)}
+    for initials, named in focus.acronyms:
+        if initials in words:
+            out |= named
+    return out
 
 
 def _focus_terms(phrase: str, names: set[str]) -> list[tuple[str, str]]:
@@ -555,6 +589,8 @@ def coverage(
     """
     evidence_words = content_words(evidence) | ({"usa"} if _US_RE.search(evidence) else set())
     context_words = evidence_words | content_words(context) | ({"usa"} if _US_RE.search(context) else set())
+    evidence_words = _with_acronyms(focus, evidence_words, evidence)
+    context_words = _with_acronyms(focus, context_words, f"{evidence} {context}")
     result = Coverage()
     # The head of the phrase ("speed" of "clock speed") must be named, and with modifiers at least one of them.
     named = [
@@ -606,7 +642,8 @@ def coverage(
     # question about Alibaba's, and a generic "TV" does not make Telewest's £20m NTL's. When a name is the answer
     # ("which studio", "who"), the answering sentence names someone else by design: one of the question's names
     # is enough. Evidence that names no other subject ("17% of readers have switched") is about its passage's.
-    absent = [n for n in sorted(focus.names) if not _name_in(n, evidence_words | content_words(title))]
+    near_words = _with_acronyms(focus, evidence_words | content_words(title), f"{evidence} {title}")
+    absent = [n for n in sorted(focus.names) if not _name_in(n, near_words)]
     if focus.kind in ("person", "organisation", "name", "place") and len(absent) < len(focus.names):
         absent = []
     if strict and absent and not result.missing_names and _names_other_subject(evidence, focus.words):

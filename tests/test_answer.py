@@ -269,6 +269,26 @@ def test_a_rewrite_that_takes_nothing_from_the_conversation_falls_back(settings)
     )
 
 
+def test_a_message_the_model_keeps_as_it_is_stands_alone_when_it_names_something_new(settings):
+    # typed in lower case, so no name was seen; the rewrite capitalises Sony and the PSP, which the conversation lacks
+    message = "and when did sony say the psp would ship in europe?"
+    answerer, llm = make(settings, "When did Sony say the PSP would ship in Europe?")
+    assert answerer.condense(message, HISTORY) == "When did Sony say the PSP would ship in Europe?"
+    assert llm.calls == 1
+
+
+@pytest.mark.parametrize(
+    "message", ["what about creative's zen micro?", "And how about the zen micro", "what about Creative's Zen Micro?"]
+)
+def test_the_new_subject_of_what_about_must_survive_the_rewrite(settings, message):
+    history = [("How much storage does Apple's new iPod mini have?", "4GB [1].")]
+    answerer, llm = make(settings, "How much storage does Apple's new iPod mini have?")
+    assert answerer.condense(message, history) == f"{message} How much storage does Apple's new iPod mini have?"
+    assert "must mention:" in llm.prompts[0] and "zen, micro" in llm.prompts[0].lower()
+    answerer, _ = make(settings, "How much storage does Creative's Zen Micro have?")
+    assert answerer.condense(message, history) == "How much storage does Creative's Zen Micro have?"
+
+
 def test_follow_up_is_rewritten_with_the_history(settings):
     answerer, llm = make(settings, "Standalone question: Which chips does Baidu use to train AI models?")
     out = answerer.condense("and what about Baidu?", HISTORY)

@@ -192,3 +192,14 @@ def test_a_unit_written_out_supports_its_abbreviation():
     checker = ClaimChecker({1: passage})
     assert checker.support("The Samsung SGH-i300 has a 3GB hard drive.", 1).exact_ok
     assert not checker.support("The Samsung SGH-i300 has a 30GB hard drive.", 1).exact_ok
+
+
+def test_numbers_inside_the_questions_names_are_its_premise_but_its_figures_are_not():
+    passages = {1: "BT's own engine, Tara, has been in development since 2001. It sold 5 million copies."}
+    asked = ClaimChecker(passages, question="What is BT's own 3D graphics engine called?")
+    result = asked.check([CitedSentence("BT's own 3D graphics engine is Tara.", [1])])
+    assert [s.text for s in result.kept] == ["BT's own 3D graphics engine is Tara."]
+    figure = ClaimChecker(passages, question="Did BT's engine sell 10 million copies?")
+    assert figure.check([CitedSentence("BT's engine sold 10 million copies.", [1])]).kept == []
+    unasked = ClaimChecker(passages, question="What is BT's own graphics engine called?")
+    assert unasked.check([CitedSentence("BT's own 3D graphics engine is Tara.", [1])]).kept == []

@@ -13,7 +13,13 @@ from eval.datasets_io import QUESTION_TYPES, DatasetError, load_dataset, resolve
 CORPORA = SHARED_CORPORA
 SUITES = ("seed", "bbc-tech", "trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4")
 TRUST = ("trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4")
-DEV = ("trust-dev", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4")  # tuned on; none may share an article with trust-test
+DEV = (
+    "trust-dev",
+    "followup-dev",
+    "trust-dev2",
+    "trust-dev3",
+    "trust-dev4",
+)  # tuned on; none may share an article with trust-test
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ KINDS = [
     ("Is the PSP cheaper than the DS?", "yesno"),
     ("What clock speed does the Kunlun P800 run at?", "other"),
     ("How much has Britain given the agency?", "money"),
+    ("How much did the operator cut its wholesale prices?", "count"),  # a change: "by 70%"
     ("How much revenue did PayPal bring in?", "money"),
     ("What were Electronic Arts' revenues in 2003?", "money"),
     ("What was Google's share price?", "money"),
@@ -260,3 +261,25 @@ def test_a_worldwide_figure_does_not_answer_for_one_country():
     assert coverage(focus, worldwide, f"{context} {worldwide}", answer=worldwide).missing_qualifiers == ["uk"]
     local = "Halo 2 has sold more than 300,000 copies since it went on sale."
     assert coverage(focus, local, f"{context} {local}", answer=local).ok
+
+
+def test_a_name_and_its_acronym_are_the_same_name() -> None:
+    asked = analyse("Which Electronic Frontier Foundation lawyer criticised the firm?")
+    by_acronym = "Going to the ISPs is wrong, said EFF lawyer Kurt Opsahl."
+    assert coverage(asked, by_acronym, answer="Kurt Opsahl criticised it.").ok
+    assert not coverage(asked, "Going to the ISPs is wrong, said lawyer Kurt Opsahl.").ok
+    short = analyse("What did the EFF say about the lawsuit?")
+    assert coverage(short, "The Electronic Frontier Foundation said the lawsuit was wrong.").ok
+    assert not coverage(short, "The Open Rights Group said the lawsuit was wrong.").ok
+
+
+def test_number_words_are_counts() -> None:
+    assert has_value("count", "Eighty large net firms have switched it on.")
+    assert has_value("count", "fourteen of them")
+    assert not has_value("count", "Large net firms have switched it on.")
+
+
+def test_a_job_is_asked_for_not_named() -> None:
+    asked = analyse("What is Mark Sunner's job at MessageLabs?")
+    assert asked.focus_words == ()
+    assert coverage(asked, "said Mark Sunner, chief technology officer at MessageLabs.").ok
