@@ -129,9 +129,9 @@ _POSSESSIVE_RE = re.compile(
 # Words that say what kind of answer is wanted but are not an attribute the evidence must name.
 _NOT_FOCUS = {
     stem(w)
-    for w in """thing things kind type sort name names one ones part role job jobs position occupation profession way ways
-    much many exactly precisely
-    approximately roughly about around number amount figure total new first last main key major""".split()
+    for w in """thing things kind type sort name names one ones part role job jobs position occupation profession way
+    ways much many exactly precisely approximately roughly about around number amount figure total new first last
+    main key major""".split()
 }
 # Words that name the kind of answer ("which firm", "which US city", "how much money"), not an attribute
 # the evidence must repeat.
