@@ -180,8 +180,9 @@ class ClaimChecker:
         repeat ("Nokia will test bus tickets in Hanau"), so that its support is judged on what it adds."""
         self.passages = dict(passages)
         self._question_words = content_words(question)
-        # Numbers inside the question's names ("3D", "Top500", "P800") are its premise, like its other names.
-        codes = re.findall(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]+", question)
+        # A number written into a descriptor of the question ("3D", "3G", "64-bit") is its premise, like its names;
+        # a model name's ("FY500", "P800") must be in the passage: it says which product the passage is about.
+        codes = re.findall(r"\b\d[\w-]*[A-Za-z][\w-]*", question)
         self._question_codes = numbers_in(content_words(" ".join(codes)))
         self.embed = embed
         self._sentences = {n: split_sentences(text) or [text] for n, text in self.passages.items()}
@@ -238,7 +239,7 @@ class ClaimChecker:
         numbers = numbers_in(words)
         # A name the question gave is its premise ("Grand Theft Auto" for a passage that says "GTA"); whether the
         # evidence is about that subject is rag.focus's check. Numbers must be the passage's own, but for those
-        # inside the question's names ("3D" of "BT's 3D engine").
+        # of the question's descriptors ("3D" of "BT's 3D engine").
         exact_ok = (
             (numbers - self._question_codes) | (names - self._question_words)
         ) <= passage_words | self._label_words.get(number, set())

@@ -609,10 +609,11 @@ def coverage(
         if modifiers and not by_unit and not any(ok for _, ok in modifiers):
             result.missing_focus.extend(w for w, _ in modifiers)
     # A year that ends a name ("Football Manager 2005", "Windows 2000") names the product: an article about it
-    # answers about it, though the answering sentence may say only "the game".
+    # answers about it, though the answering sentence may say only "the game". So does a year in the article's
+    # title ("The gaming world in 2005"): the whole article is about that year.
     named = {year for year, phrase in focus.named_years if phrase in f"{title} {context}".lower()}
     for year in sorted(focus.years):
-        if year not in evidence and year != published_year and year not in named:
+        if year not in evidence and year != published_year and year not in named and year not in title:
             result.missing_qualifiers.append(year)
     # Prices and shares are quoted per market: "the UK price" must be stated as the UK's, in the evidence.
     # Other places need only be in the passage, and so do names when checking before the model answers.

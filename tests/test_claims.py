@@ -203,3 +203,9 @@ def test_numbers_inside_the_questions_names_are_its_premise_but_its_figures_are_
     assert figure.check([CitedSentence("BT's engine sold 10 million copies.", [1])]).kept == []
     unasked = ClaimChecker(passages, question="What is BT's own graphics engine called?")
     assert unasked.check([CitedSentence("BT's own 3D graphics engine is Tara.", [1])]).kept == []
+
+
+def test_a_model_number_from_the_question_must_be_in_the_passage() -> None:
+    passages = {1: "The Nevo won two awards. The gadget will cost about $799 (£425)."}
+    asked = ClaimChecker(passages, question="How much will MPIO's FY500 music player cost?")
+    assert asked.check([CitedSentence("The FY500 will cost about $799 (£425).", [1])]).kept == []

@@ -283,3 +283,13 @@ def test_a_job_is_asked_for_not_named() -> None:
     asked = analyse("What is Mark Sunner's job at MessageLabs?")
     assert asked.focus_words == ()
     assert coverage(asked, "said Mark Sunner, chief technology officer at MessageLabs.").ok
+
+
+def test_a_year_in_the_articles_title_is_the_whole_articles_year() -> None:
+    asked = analyse("When is Stalker being released on PC, according to the BBC's preview of 2005 games?")
+    assert coverage(
+        asked, "Released 1 March on PC.", "BBC News: Stalker ...", title="The gaming world in 2005", strict=False
+    ).ok
+    assert not coverage(
+        asked, "Released 1 March on PC.", "BBC News: Stalker ...", title="The gaming world in 2004", strict=False
+    ).ok
