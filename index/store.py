@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -116,8 +116,7 @@ class ChromaStore:
 
     def article_records(self) -> dict[str, dict[str, Any]]:
         """Every stored article's record, by article id."""
-        got = self.articles.get(include=["metadatas"])
-        return dict(zip(got["ids"], got["metadatas"], strict=True))
+        return dict(_every_metadata(self.articles))
 
     def records_with_hashes(self, content_hashes: list[str]) -> dict[str, dict[str, Any]]:
         """The records of the stored articles whose content hash is one of these, by article id."""
@@ -186,16 +185,10 @@ class ChromaStore:
 
     def chunk_index(self) -> list[ChunkRef]:
         """Every stored chunk's article and position: used to find orphans after a crash."""
-        result = []
-        offset, step = 0, 5000
-        while True:
-            got = self.chunks.get(include=["metadatas"], limit=step, offset=offset)
-            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
-                written = meta.get("written_ts")
-                result.append(ChunkRef(cid, meta.get("article_id", ""), int(meta.get("chunk_index", 0)), written))
-            if len(got["ids"]) < step:
-                return result
-            offset += step
+        return [
+            ChunkRef(cid, meta.get("article_id", ""), int(meta.get("chunk_index", 0)), meta.get("written_ts"))
+            for cid, meta in _every_metadata(self.chunks)
+        ]
 
     def article_chunks(self, article_ids: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
         """Every stored chunk of each of these articles, in order: article id -> [(chunk id, text, metadata)]."""
@@ -240,3 +233,15 @@ class ChromaStore:
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )
         ]
+
+
+def _every_metadata(collection, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(id, metadata) of every record, a page at a time: one get of a whole collection fails past ~100,000
+    records (Chroma's "too many SQL variables", seen at 200,000 articles)."""
+    offset = 0
+    while True:
+        got = collection.get(include=["metadatas"], limit=page, offset=offset)
+        yield from zip(got["ids"], got["metadatas"], strict=True)
+        if len(got["ids"]) < page:
+            return
+        offset += page

@@ -245,3 +245,13 @@ def test_nearest_chunks_when_fewer_are_stored_than_asked_for(make_settings, corp
     nearest = qa.store.query(vector, 50)
     assert len(nearest) == len(qa.store.nearest_ids(vector, 50)) == total
     assert "Zorblax" in nearest[0].text
+
+
+def test_every_record_is_read_a_page_at_a_time(make_settings, corpus):
+    from index.store import _every_metadata
+
+    qa = NewsQA(settings=make_settings())
+    qa.ingest([corpus])
+    paged = dict(_every_metadata(qa.store.articles, page=3))  # 4 articles: a full page and a short one
+    assert paged == qa.store.article_records() and len(paged) == 4
+    assert {ref.chunk_id for ref in qa.store.chunk_index()} == set(qa.store.get_chunks()["ids"])
