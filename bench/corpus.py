@@ -10,7 +10,8 @@ from bench.common import BBC, DATASETS, BenchError
 
 
 def load_questions(dataset: str | None = None) -> list[dict]:
-    """Questions of eval/datasets/*.jsonl (or one dataset), in file order; headlines if there are none."""
+    """Questions of eval/datasets/*.jsonl (or one dataset), in file order, without the held-back test half
+    (`"split": "test"`: nobody reads those, benchmark logs included)."""
     files = [DATASETS / f"{dataset}.jsonl"] if dataset else sorted(DATASETS.glob("*.jsonl"))
     questions = []
     for path in files:
@@ -19,6 +20,8 @@ def load_questions(dataset: str | None = None) -> list[dict]:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 data = json.loads(line)
+                if data.get("split") == "test":
+                    continue
                 questions.append(
                     {"question": data["question"], "sources": data.get("sources", []), "type": data.get("type")}
                 )
