@@ -68,10 +68,11 @@ def measure_index(data_dir: str, questions: list[str], passes: int, filters: dic
 
 
 def _time_parts(qa, questions: list[str], filters: dict[str, dict]) -> dict[str, Any]:
-    """Where a query's time goes: embedding the question, the Chroma query, the FTS5 search (per filter)."""
+    """Where a query's time goes: embedding the question, the dense half (Chroma) and the keyword half (FTS5), each
+    as qa.retrieve runs it for the filter (a filtered half over-fetches and filters by article; see rag.retrieve)."""
     from core.dates import to_timestamp as as_timestamp
-    from index.store import filter_where
 
+    retriever = qa.retriever
     parts: dict[str, Any] = {}
     vectors = []
     t0 = time.perf_counter()
@@ -80,16 +81,16 @@ def _time_parts(qa, questions: list[str], filters: dict[str, dict]) -> dict[str,
     parts["embed_question_ms"] = (time.perf_counter() - t0) * 1000.0 / len(questions)
     n = max(qa.settings.candidates, 20)
     for name, kwargs in filters.items():
+        sources = kwargs.get("sources")
         since_ts = as_timestamp(kwargs.get("since"))
         until_ts = as_timestamp(kwargs.get("until"), end_of_day=True)
-        where = filter_where(sources=kwargs.get("sources"), since_ts=since_ts, until_ts=until_ts)
         t0 = time.perf_counter()
         for vector in vectors:
-            qa.store.query(vector, n, where)
+            retriever._dense(vector, n, sources, since_ts, until_ts)
         dense = (time.perf_counter() - t0) * 1000.0 / len(vectors)
         t0 = time.perf_counter()
         for question in questions:
-            qa.keyword.search(question, n, sources=kwargs.get("sources"), since_ts=since_ts, until_ts=until_ts)
+            retriever._keyword(question, n, sources, since_ts, until_ts)
         keyword = (time.perf_counter() - t0) * 1000.0 / len(questions)
         parts[name] = {"chroma_query_ms": dense, "keyword_search_ms": keyword}
     return parts

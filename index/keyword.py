@@ -52,6 +52,7 @@ class KeywordIndex:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._stems: sqlite3.Connection | None = None  # an in-memory FTS5 table that stems terms as the index does
+        self._doc_counts: dict[str, int] = {}  # stem -> chunks holding it; cleared when this process writes
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -100,6 +101,7 @@ class KeywordIndex:
     def replace_articles(self, articles: Iterable[ArticleRows]) -> None:
         """Index articles, replacing any earlier rows of theirs, in one transaction."""
         with self._lock:
+            self._doc_counts.clear()
             conn = self._connect()
             with conn:
                 for article_id, content_hash, rows in articles:
@@ -118,6 +120,7 @@ class KeywordIndex:
 
     def delete_articles(self, article_ids: Iterable[str]) -> None:
         with self._lock:
+            self._doc_counts.clear()
             conn = self._connect()
             with conn:
                 for article_id in article_ids:
@@ -137,13 +140,26 @@ class KeywordIndex:
         since_ts: int | None = None,
         until_ts: int | None = None,
     ) -> list[Hit]:
-        """Best chunks for the question, scored by BM25 (higher is better)."""
+        """Best chunks for the question, scored by BM25 (higher is better).
+
+        When even the question's two rarest terms are common (held by more than POSTINGS_BUDGET chunks together),
+        a chunk must hold all of them: scoring every chunk that holds either is what makes such questions slow (190
+        ms at 1,000,000 chunks), and a chunk with only one of two common words ranks low anyway. Should fewer than
+        n chunks hold them all, any of them will do.
+        """
         terms = query_terms(question)
         if not terms:
             return []
         with self._lock:
-            terms = self._affordable_terms(terms)
-        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+            terms, common = self._affordable_terms(terms)
+        quoted = ['"' + t.replace('"', "") + '"' for t in terms]
+        if common:
+            hits = self._search(" AND ".join(quoted), n, sources, since_ts, until_ts)
+            if len(hits) >= n:
+                return hits
+        return self._search(" OR ".join(quoted), n, sources, since_ts, until_ts)
+
+    def _search(self, match: str, n: int, sources, since_ts, until_ts) -> list[Hit]:
         sql = "SELECT chunk_id, bm25(chunks, 1.0, 0.5) AS rank FROM chunks WHERE chunks MATCH ?"
         params: list = [match]
         if sources:
@@ -162,27 +178,38 @@ class KeywordIndex:
             rows = self._connect().execute(sql, params).fetchall()
         return [Hit(cid, -rank) for cid, rank in rows]
 
-    def _affordable_terms(self, terms: list[str]) -> list[str]:
+    def _affordable_terms(self, terms: list[str]) -> tuple[list[str], bool]:
         """The question's terms, rarest first, while the chunks that hold them add up to POSTINGS_BUDGET (the two
-        rarest are always kept); in the question's order.
+        rarest are always kept), in the question's order; and whether the kept terms exceed the budget.
 
         FTS5 scores every chunk that holds any matched term, so at 100,000 chunks one word found in a third of them
         ("year", "new") costs more than the rest of the question while adding least to the BM25 score (its idf is the
         smallest): the idea of Lucene's common-terms cutoff. The index's term statistics (fts5vocab) give each term's
-        document count in well under a millisecond.
+        document count; they are kept in memory, since reading one walks the term's whole postings list (10 ms a
+        question at 1,000,000 chunks).
         """
-        conn = self._connect()
-        postings = {}
-        for term, stems in self._stemmed(terms).items():
-            counts = [conn.execute("SELECT doc FROM temp.chunk_terms WHERE term = ?", (s,)).fetchone() for s in stems]
-            postings[term] = sum(row[0] for row in counts if row)
+        stemmed = self._stemmed(terms)
+        counts = self._counts([stem for stems in stemmed.values() for stem in stems])
+        postings = {term: sum(counts[stem] for stem in stems) for term, stems in stemmed.items()}
         kept, total = set(), 0
         for term in sorted(terms, key=lambda t: postings.get(t, 0)):
             if len(kept) >= 2 and total + postings.get(term, 0) > POSTINGS_BUDGET:
                 break
             kept.add(term)
             total += postings.get(term, 0)
-        return [t for t in terms if t in kept]
+        return [t for t in terms if t in kept], total > POSTINGS_BUDGET
+
+    def _counts(self, stems: list[str]) -> dict[str, int]:
+        """stem -> the number of chunks that hold it."""
+        unknown = [s for s in dict.fromkeys(stems) if s not in self._doc_counts]
+        if unknown:
+            if len(self._doc_counts) > 100_000:
+                self._doc_counts.clear()
+            self._doc_counts.update(dict.fromkeys(unknown, 0))
+            marks = ",".join("?" * len(unknown))
+            sql = f"SELECT term, doc FROM temp.chunk_terms WHERE term IN ({marks})"
+            self._doc_counts.update(self._connect().execute(sql, unknown))
+        return {s: self._doc_counts[s] for s in stems}
 
     def _stemmed(self, terms: list[str]) -> dict[str, list[str]]:
         """term -> the tokens FTS5 indexes it as (its porter stems), from a scratch in-memory FTS5 table."""

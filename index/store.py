@@ -235,9 +235,9 @@ class ChromaStore:
         ]
 
 
-def _every_metadata(collection, page: int = 5000) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(id, metadata) of every record, a page at a time: one get of a whole collection fails past ~100,000
-    records (Chroma's "too many SQL variables", seen at 200,000 articles)."""
+def _every_metadata(collection, page: int = 20_000) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(id, metadata) of every record, a page at a time: one get of 50,000 records fails (Chroma's "too many SQL
+    variables"). Pages of 20,000 read 200,000 article records in about 9 s, pages of 5,000 in 17 s."""
     offset = 0
     while True:
         got = collection.get(include=["metadatas"], limit=page, offset=offset)

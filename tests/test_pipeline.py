@@ -223,12 +223,14 @@ def test_a_single_long_article_still_fills_k_passages(qa, tmp_path):
     assert len(passages) == 5 and len({p.chunk_id for p in passages}) == 5
 
 
-@pytest.mark.parametrize("overfetch", [1, 10])
-def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypatch, overfetch):
-    """The over-fetch shortcut for filtered questions must return what the stores' own filters return."""
+@pytest.mark.parametrize("overfetch, exact_chunks", [(1, 0), (10, 0), (10, 2000)])
+def test_filtered_dense_search_matches_chromas_own_filter(qa, tmp_path, monkeypatch, overfetch, exact_chunks):
+    """The shortcuts for filtered questions (over-fetching, or comparing the question with each chunk that passes a
+    narrow filter) must return what the stores' own filters return."""
     import rag.retrieve
 
     monkeypatch.setattr(rag.retrieve, "OVERFETCH", overfetch)
+    monkeypatch.setattr(rag.retrieve, "EXACT_SEARCH_CHUNKS", exact_chunks)
     rows = [
         {
             "title": f"Robot story {n}",

@@ -29,5 +29,12 @@ def test_one_filter_set_per_filter_until_articles_change(settings) -> None:
     assert store.reads == 2
 
 
+def test_a_filter_that_no_article_passes_searches_nothing(settings) -> None:
+    store = _Store()  # it has no query, get or nearest_ids: any search of it would fail
+    retriever = HybridRetriever(store, None, None, settings)
+    assert retriever._dense([1.0, 0.0], 10, ["no such source"], None, None) == []
+    assert retriever._keyword("robots", 10, None, 10_000, None) == []
+
+
 def test_dot_is_the_plain_dot_product() -> None:
     assert abs(_dot([0.6, 0.8, 0.0], [0.6, 0.8, 1.0]) - 1.0) < 1e-6
