@@ -69,8 +69,23 @@ def retrieval_scores(
 
 
 def answer_match(answer_text: str, accepted: Iterable[str]) -> bool:
-    """Whether any accepted answer (or alias) occurs, normalized, in the answer text."""
-    return any(contains(answer_text, a) for a in accepted)
+    """Whether any accepted answer (or alias) occurs, normalized, in the answer text; a date may be written day
+    first or month first ("1 March", "March 1")."""
+    return any(contains(answer_text, a) for answer in accepted for a in _date_spellings(answer))
+
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DAY_MONTH_RE = re.compile(rf"^(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})$", re.IGNORECASE)
+_MONTH_DAY_RE = re.compile(rf"^({_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?$", re.IGNORECASE)
+
+
+def _date_spellings(answer: str) -> list[str]:
+    """The accepted answer, and a day-and-month answer in the other order."""
+    if m := _DAY_MONTH_RE.match(answer.strip()):
+        return [answer, f"{m.group(2)} {m.group(1)}"]
+    if m := _MONTH_DAY_RE.match(answer.strip()):
+        return [answer, f"{m.group(2)} {m.group(1)}"]
+    return [answer]
 
 
 def token_f1(answer_text: str, accepted: Iterable[str]) -> float:

@@ -245,6 +245,7 @@ class Answerer:
             strict=strict,
             published_year=year,
             similar=self._similar,
+            source=f"{passage.source} {passage.url}",
         )
 
     def _best_gap(
@@ -487,6 +488,7 @@ class Answerer:
                 answer=answer,
                 published_year=year,
                 similar=self._similar,
+                source=" ".join(f"{p.source} {p.url}" for p in cited),
             )
 
         together = gap(" ".join(evidence))
@@ -583,7 +585,7 @@ class Answerer:
         for role, text in turns[-2 * HISTORY_TURNS :]:
             text = re.sub(r"\s*\[\d+\]", "", text)
             lines.append(f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}")
-        names = _names(message) or _new_subject(message)
+        names = _must_keep(message)
         hint = prompt("condense", "hint").format(names=", ".join(names)) if names else ""
         messages = [
             ChatMessage(role="system", content=prompt("condense", "system")),
@@ -735,6 +737,11 @@ def _new_subject(message: str) -> list[str]:
     return [w for w in re.findall(r"[A-Za-z0-9][\w-]+", m.group("subject")) if w.lower() not in STOPWORDS]
 
 
+def _must_keep(message: str) -> list[str]:
+    """The words of a follow-up that its rewrite must keep: the names typed, else the new subject."""
+    return _names(message) or _new_subject(message)
+
+
 def _content(content: Any) -> str:
     """Text of a chat message's content: a string, or gradio's list of parts."""
     if isinstance(content, str):
@@ -789,11 +796,11 @@ def _good_rewrite(rewrite: str, message: str, fallback: str, conversation: Seque
     conversation ("Who is backing the travel one?" took nothing: it is the follow-up again)."""
     if not rewrite or len(rewrite) > 2 * len(fallback) + 80 or is_decline(rewrite):
         return False
-    if any(name.lower() not in rewrite.lower() for name in _names(message) or _new_subject(message)):
+    if any(name.lower() not in rewrite.lower() for name in _must_keep(message)):
         return False
-    if not content_words(rewrite) & (content_words(" ".join(conversation)) - content_words(message)):
+    said = content_words(" ".join(conversation))
+    if not content_words(rewrite) & (said - content_words(message)):
         # Nothing taken from the conversation: right only when the message stood alone, which shows in names the
         # model wrote that the conversation does not have ("and when did sony ship the psp?" -> "Sony", "PSP").
-        said = content_words(" ".join(conversation))
         return any(not content_words(name) <= said for name in _names(rewrite))
     return len(content_words(rewrite)) >= 2

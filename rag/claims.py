@@ -104,6 +104,15 @@ def numbers_in(words: set[str]) -> set[str]:
     return {w for w in words if w.startswith("#")}
 
 
+_SPACED_CODE_RE = re.compile(r"\b([A-Za-z]+)[ -](\d+)\b")  # "Top 500", "FY-500"
+
+
+def _code_spellings(text: str) -> set[str]:
+    """The text's names written with a space or hyphen before their number ("Top 500", "FY-500") as one word, the
+    way a claim may write them ("Top500"). (Not the other way: "P800" does not state the number 800.)"""
+    return numbers_in(content_words(" ".join(a + b for a, b in _SPACED_CODE_RE.findall(text))))
+
+
 _NAME_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’-]*")
 
 
@@ -192,7 +201,8 @@ class ClaimChecker:
             n: [set() if is_instruction(s) else content_words(s) for s in ss] for n, ss in self._sentences.items()
         }
         self._words = {
-            n: with_place_synonyms(set().union(*ws)) if ws else set() for n, ws in self._sentence_words.items()
+            n: with_place_synonyms(set().union(*ws)) | _code_spellings(self.passages[n]) if ws else set()
+            for n, ws in self._sentence_words.items()
         }
         self._common = {w for text in self.passages.values() for w in re.findall(r"(?<![\w'])[a-z][a-z0-9]*", text)}
         self._label_words = {n: content_words(label) for n, label in (labels or {}).items()}

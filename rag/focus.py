@@ -220,6 +220,7 @@ _DAY_RE = re.compile(
 _PERCENT_VALUE_RE = re.compile(r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)
 _CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
 _NAME_LIKE_RE = re.compile(r"(?<![\w'’-])(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)")  # Sony, phpBB, iPod
+_QUOTED_RE = re.compile(r"[\"“][^\"“”]{1,80}[\"”]")
 _ORDINAL_RE = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|2nd|3rd|4th|5th)\b", re.I)
 
 PLACES = {
@@ -232,6 +233,12 @@ PLACES = {
 
 
 _WORLDWIDE = {stem(w) for w in "worldwide global globally internationally".split()}
+_NOT_SUBJECTS = content_words(  # capitalised words that name no one: dates and numbers starting a sentence
+    " ".join(_MONTHS)
+    + " monday tuesday wednesday thursday friday saturday sunday one two three four five six seven eight nine ten"
+    " eleven twelve twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands million"
+    " millions billion billions dozen dozens half"
+)
 
 
 @dataclass(frozen=True)
@@ -250,6 +257,7 @@ class QuestionFocus:
     named_years: frozenset[tuple[str, str]] = frozenset()  # ("2005", "manager 2005"): a year that ends a name
     currency: str = ""  # "euros" of "what does it cost in euros?": an amount in another currency does not answer
     acronyms: frozenset[tuple[str, frozenset[str]]] = frozenset()  # ("eff", names of "Electronic Frontier Foundation")
+    side_names: frozenset[str] = frozenset()  # names only cited as a source or an example ("according to Sophos")
 
     @property
     def explanation(self) -> bool:
@@ -376,6 +384,22 @@ def _question_names(question: str) -> set[str]:
     return out
 
 
+_CAPITALISED_RUN = r"(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)(?:\s+(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*))*"
+# Names a question cites as its source ("according to the BBC's preview") or as examples ("firms such as Sony and
+# Sega"): they need not be in the sentence that answers, which is about the question's subject.
+_SIDE_NAMES_RE = re.compile(
+    rf"\b(?i:according to|such as|including)\s+(?:(?i:the)\s+)?(?P<names>{_CAPITALISED_RUN}"
+    rf"(?:\s*(?:,|\band\b|\bor\b)\s*{_CAPITALISED_RUN})*)"
+)
+
+
+def _side_names(question: str) -> set[str]:
+    """Names that appear in the question only as a cited source or as examples, not as its subject."""
+    side = set().union(*(content_words(m.group("names")) for m in _SIDE_NAMES_RE.finditer(question)))
+    elsewhere = content_words(_SIDE_NAMES_RE.sub(" ", question))
+    return side - elsewhere
+
+
 def _places_in_names(question: str) -> set[str]:
     """Places that are part of a longer name ("Media Labs Europe", "Sony Europe"): names, not qualifiers."""
     out: set[str] = set()
@@ -441,6 +465,7 @@ def analyse(question: str) -> QuestionFocus:
         acronyms=frozenset(
             (initials, frozenset(content_words(run) - PLACES)) for run, initials in _spelled_out_names(question)
         ),
+        side_names=frozenset(_side_names(question) & names),
     )
 
 
@@ -577,6 +602,7 @@ def coverage(
     strict: bool = True,
     published_year: str | None = None,
     similar: WordSimilarity | None = None,
+    source: str = "",
 ) -> Coverage:
     """What of the question's focus the evidence (the sentences an answer rests on) leaves out.
 
@@ -585,12 +611,13 @@ def coverage(
     model is called) those are checked against the whole passage.
     `context` is the rest of the cited passage and its title: names may be stated there ("the firm"
     in the evidence, "Ask Jeeves" in the title), but the asked attribute, years and qualifiers must be
-    in the evidence itself or the answer is about a neighbouring fact.
+    in the evidence itself or the answer is about a neighbouring fact. A name the question cites as its source
+    ("according to the BBC") may also be in the passage's `source` (its source's name and web address).
     """
     evidence_words = content_words(evidence) | ({"usa"} if _US_RE.search(evidence) else set())
-    context_words = evidence_words | content_words(context) | ({"usa"} if _US_RE.search(context) else set())
     evidence_words = _with_acronyms(focus, evidence_words, evidence)
-    context_words = _with_acronyms(focus, context_words, f"{evidence} {context}")
+    context_words = evidence_words | content_words(context) | ({"usa"} if _US_RE.search(context) else set())
+    context_words = _with_acronyms(focus, context_words, context)
     result = Coverage()
     # The head of the phrase ("speed" of "clock speed") must be named, and with modifiers at least one of them.
     named = [
@@ -634,7 +661,8 @@ def coverage(
     for spellings in focus.forms:
         if not any(re.search(rf"\b{re.escape(f)}\b", lowered) for f in spellings):
             result.missing_qualifiers.append(spellings[-1] if len(spellings) > 1 else spellings[0])
-    result.missing_names = [n for n in sorted(focus.names) if not _name_in(n, context_words)]
+    by_source = focus.side_names & content_words(source)
+    result.missing_names = [n for n in sorted(focus.names - by_source) if not _name_in(n, context_words)]
     if not strict and len(focus.names) >= 3 and len(result.missing_names) == 1:
         if not any(c.isdigit() for c in result.missing_names[0]):  # a model number (K750) must be there
             result.missing_names = []  # a long question's one differently worded name ("Tube" for the Underground)
@@ -643,9 +671,10 @@ def coverage(
     # question about Alibaba's, and a generic "TV" does not make Telewest's £20m NTL's. When a name is the answer
     # ("which studio", "who"), the answering sentence names someone else by design: one of the question's names
     # is enough. Evidence that names no other subject ("17% of readers have switched") is about its passage's.
-    near_words = _with_acronyms(focus, evidence_words | content_words(title), f"{evidence} {title}")
-    absent = [n for n in sorted(focus.names) if not _name_in(n, near_words)]
-    if focus.kind in ("person", "organisation", "name", "place") and len(absent) < len(focus.names):
+    near_words = _with_acronyms(focus, evidence_words | content_words(title), title)
+    subject = focus.names - focus.side_names
+    absent = [n for n in sorted(subject) if not _name_in(n, near_words)]
+    if focus.kind in ("person", "organisation", "name", "place") and len(absent) < len(subject):
         absent = []
     if strict and absent and not result.missing_names and _names_other_subject(evidence, focus.words):
         result.missing_names = absent
@@ -658,12 +687,14 @@ def coverage(
 
 
 def _names_other_subject(evidence: str, asked: frozenset[str]) -> bool:
-    """Whether the evidence names someone or something the question does not (its own subject)."""
-    for m in _NAME_LIKE_RE.finditer(evidence):
+    """Whether the evidence names someone or something the question does not (its own subject). Dates ("1
+    March"), number words ("Eighty firms") and quoted words (a subject line, "Merry Christmas") name no one."""
+    unquoted = _QUOTED_RE.sub(lambda m: " " * len(m.group(0)), evidence)
+    for m in _NAME_LIKE_RE.finditer(unquoted):
         words = content_words(m.group(0))
         if m.start() == 0 and m.group(0).lower() in STOPWORDS:
             continue  # "The", "It" start sentences
-        if words - asked - PLACES:
+        if words - asked - PLACES - _NOT_SUBJECTS:
             return True
     return False
 

@@ -209,3 +209,13 @@ def test_a_model_number_from_the_question_must_be_in_the_passage() -> None:
     passages = {1: "The Nevo won two awards. The gadget will cost about $799 (£425)."}
     asked = ClaimChecker(passages, question="How much will MPIO's FY500 music player cost?")
     assert asked.check([CitedSentence("The FY500 will cost about $799 (£425).", [1])]).kept == []
+
+
+def test_a_name_written_with_its_number_apart_in_the_passage_supports_the_joined_spelling() -> None:
+    checker = ClaimChecker(
+        {1: "Columbia came second in the Top 500 list of supercomputers; it is based at Nasa Ames."},
+        None,
+        question="Where is the computer that came second in the Top500 based?",
+    )
+    assert checker.support("The second computer in the Top500 list is based at Nasa Ames.", 1).exact_ok
+    assert not checker.support("The second computer in the Top600 list is based at Nasa Ames.", 1).exact_ok

@@ -288,3 +288,10 @@ def test_conflict_needs_both_figures_and_flags_are_counted_for_any_answer():
     assert not got["match"] and got["flagged"] is False
     assert score_answer("single", ["3bn"], "Tessaro invests $3bn [1].", False, [], [], [])["flagged"] is False
     assert score_answer("single", ["3bn"], "No answer.", True, [], [], [])["flagged"] is None
+
+
+def test_a_date_answer_may_be_written_day_first_or_month_first() -> None:
+    assert answer_match("Stalker is out on PC on March 1, 2005.", ["1 March"])
+    assert answer_match("It ships on 1 March.", ["March 1st"])
+    assert not answer_match("It ships on 2 March.", ["1 March"])
+    assert not answer_match("It ships on March 11.", ["1 March"])

@@ -293,3 +293,26 @@ def test_a_year_in_the_articles_title_is_the_whole_articles_year() -> None:
     assert not coverage(
         asked, "Released 1 March on PC.", "BBC News: Stalker ...", title="The gaming world in 2004", strict=False
     ).ok
+
+
+def test_dates_numbers_and_quoted_words_in_the_evidence_name_no_other_subject() -> None:
+    f = analyse("How many firms have switched on the Arbor Networks system?")
+    passage = "Arbor Networks brokered the fingerprinting system."
+    assert coverage(f, "Eighty large net service firms have switched it on.", passage).ok
+    assert not coverage(f, "Eighty Telvo customers have switched it on.", passage).ok  # Telvo: someone else
+    g = analyse("When is Stalker released on the PC?")
+    assert coverage(g, "Released 1 March on PC.", "Stalker: a shooter.").ok
+    h = analyse("How many languages does the Zafi virus use?")
+    assert coverage(h, 'Its subject line says "Merry Christmas" in one of 15 languages.', "The Zafi virus.").ok
+
+
+def test_a_name_cited_as_the_source_or_an_example_need_not_be_in_the_answering_sentence() -> None:
+    f = analyse("When is Stalker released on PC, according to the BBC's preview?")
+    assert f.side_names == {"bbc"}
+    assert analyse("Which firms, such as Sony or Sega, cut prices?").side_names == {"soni", "sega"}
+    assert analyse("What did BT say, according to BT?").side_names == frozenset()  # also its subject
+    sentence, article = "Ubisoft says Stalker is released in March on PC.", "Stalker is a shooter."
+    assert coverage(f, sentence, f"{article} The BBC preview.").ok
+    # the source must be named somewhere: in the article, or as the passage's publisher
+    assert coverage(f, sentence, article, source="bbc-news https://www.bbc.co.uk/news/1").missing_names == []
+    assert coverage(f, sentence, article, source="reuters").missing_names == ["bbc"]
