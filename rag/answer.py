@@ -710,7 +710,10 @@ _FOLLOW_UP_START = re.compile(r"^(and|but|also|so|what about|how about|what else
 _PRONOUNS = {
     "it", "its", "they", "them", "their", "this", "that", "these", "those", "he", "she", "him", "her", "his", "there",
 }  # fmt: skip
-_THE_ONE_RE = re.compile(r"\bthe (?:\w+ )?ones?\b", re.I)  # "the travel one"
+# "the travel one"; "Apple's equivalent" (of what was just discussed)
+_THE_ONE_RE = re.compile(
+    r"\bthe (?:\w+ )?ones?\b|\b(?:equivalent|counterpart|rival|version|answer|response)\b(?!\s+(?:of|to|for)\b)", re.I
+)
 _NOT_NAMES = {
     "what", "and", "how", "why", "who", "when", "where", "which", "is", "are", "was", "were", "did",
     "does", "do", "can", "could", "will", "would", "tell", "also", "but", "so", "then", "about", "i",

@@ -98,7 +98,9 @@ _NAME_NOUNS = {
     stem(w)
     for w in """name title product products game games console service website site browser software program
     programme application app film movie show series album band device gadget handset phone model brand chip
-    processor format system technology standard protocol language award prize virus worm search engine""".split()
+    processor format system technology standard protocol language award prize virus worm search engine drama
+    documentary novel book song track channel station magazine newspaper newsletter blog podcast project campaign
+    scheme initiative feature tool robot character event festival exhibition conference""".split()
 }
 _MODEL_NUMBER_RE = re.compile(r"\b(?:model|serial|part|product) (?:number|name|code)s?\b|\bcode ?names?\b", re.I)
 _CALLED_RE = re.compile(
@@ -376,6 +378,8 @@ def _question_names(question: str) -> set[str]:
         starts_sentence = not question[: m.start()].strip() or question[: m.start()].rstrip()[-1] in ".?!:"
         if starts_sentence and not re.search(r"[A-Z0-9]", word[1:]):
             continue  # a sentence's first word: "Which", "Name?" in "... new software. Name?", "Sony" (lost)
+        if "-" in word:  # "HD-ready" names HD: "ready" is a plain word
+            word = " ".join(part for part in word.split("-") if re.search(r"[A-Z0-9]", part))
         out |= {w for w in content_words(word) if not w[1:].isdigit() and not re.fullmatch(r"#q[1-4]", w)}
         if _US_RE.fullmatch(word):
             out.add("usa")
@@ -470,13 +474,14 @@ def analyse(question: str) -> QuestionFocus:
 
 
 # A name of two or more capitalised words ("Electronic Frontier Foundation", "Bank of England"), for its initials.
+_HYPHENED_RE = re.compile(r"\b([a-z]{2,})-([a-z]{2,})\b")  # "high-definition"
 _SPELLED_OUT_RE = re.compile(r"(?<![\w'’-])[A-Z][a-z]+(?:\s+(?:(?:of|and|for|the|&)\s+)?[A-Z][a-z]+)+")
 
 
 def _spelled_out_names(text: str) -> list[tuple[str, str]]:
     """(name, its initials as content_words gives them) for each name written out in full: "EFF" in an article
-    is the "Electronic Frontier Foundation" of a question, and the other way round."""
-    out = []
+    is the "Electronic Frontier Foundation" of a question, and the other way round; "HD" is "high-definition"."""
+    out = [(m.group(0), i) for m in _HYPHENED_RE.finditer(text) for i in content_words(m.group(1)[0] + m.group(2)[0])]
     for m in _SPELLED_OUT_RE.finditer(text):
         words = m.group(0).split()
         while words and words[0].lower() in STOPWORDS:  # "Which", "The" start the run, not the name

@@ -628,3 +628,10 @@ def test_a_name_stated_elsewhere_in_the_cited_article_counts(settings):
     assert without.refused  # nothing retrieved says the raids were about Drink Or Die
     answer = Answerer(lambda: ScriptedLLM([reply]), settings, read_articles=read).answer(question, [first])
     assert not answer.refused and "Operation Buccaneer" in answer.text
+
+
+def test_a_follow_up_about_an_equivalent_refers_back() -> None:
+    from rag.answer import _standalone
+
+    assert not _standalone("what's apple's equivalent called?")
+    assert _standalone("What is Apple's equivalent to Windows Media Center called?")

@@ -316,3 +316,16 @@ def test_a_name_cited_as_the_source_or_an_example_need_not_be_in_the_answering_s
     # the source must be named somewhere: in the article, or as the passage's publisher
     assert coverage(f, sentence, article, source="bbc-news https://www.bbc.co.uk/news/1").missing_names == []
     assert coverage(f, sentence, article, source="reuters").missing_names == ["bbc"]
+
+
+def test_a_hyphened_names_plain_word_is_not_a_name_and_hd_is_high_definition() -> None:
+    f = analyse("How many homes in Europe will have HD-ready sets by 2008?")
+    assert f.names == {"hd"}
+    sentence = "Only 12% of homes in Europe will have TVs showing programmes in high-definition by 2008."
+    assert coverage(f, sentence, sentence).ok
+    assert not coverage(f, "Only 12% of homes in Europe will have TVs by 2008.", "TVs in Europe").ok
+
+
+def test_which_drama_or_project_asks_for_a_name() -> None:
+    assert analyse("Which BBC drama is the EU using in the NM2 project?").kind == "name"
+    assert analyse("Which project did the EU fund?").kind == "name"
