@@ -235,7 +235,7 @@ PLACES = {
 
 
 _WORLDWIDE = {stem(w) for w in "worldwide global globally internationally".split()}
-_NOT_SUBJECTS = content_words(  # capitalised words that name no one: dates and numbers starting a sentence
+_NOT_SUBJECTS = content_words(  # capitalised words that name no one: months, days and numbers
     " ".join(_MONTHS)
     + " monday tuesday wednesday thursday friday saturday sunday one two three four five six seven eight nine ten"
     " eleven twelve twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands million"
