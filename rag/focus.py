@@ -221,7 +221,8 @@ _DAY_RE = re.compile(
 )
 _PERCENT_VALUE_RE = re.compile(r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)
 _CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
-_NAME_LIKE_RE = re.compile(r"(?<![\w'’-])(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)")  # Sony, phpBB, iPod
+_NAME_LIKE = r"(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)"  # Sony, phpBB, iPod
+_NAME_LIKE_RE = re.compile(rf"(?<![\w'’-]){_NAME_LIKE}")
 _QUOTED_RE = re.compile(r"[\"“][^\"“”]{1,80}[\"”]")
 _ORDINAL_RE = re.compile(r"\b(?:second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|2nd|3rd|4th|5th)\b", re.I)
 
@@ -388,7 +389,7 @@ def _question_names(question: str) -> set[str]:
     return out
 
 
-_CAPITALISED_RUN = r"(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)(?:\s+(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*))*"
+_CAPITALISED_RUN = rf"{_NAME_LIKE}(?:\s+{_NAME_LIKE})*"
 # Names a question cites as its source ("according to the BBC's preview") or as examples ("firms such as Sony and
 # Sega"): they need not be in the sentence that answers, which is about the question's subject.
 _SIDE_NAMES_RE = re.compile(
