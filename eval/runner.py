@@ -286,7 +286,7 @@ def evaluate_question(
                 citations=_citations(answer),
             )
             record["raw"] = (getattr(answer, "debug", None) or {}).get("raw")  # the model's own text, for diagnosis
-            record["repaired"] = bool((getattr(answer, "debug", None) or {}).get("repaired"))
+            record["repaired"] = (getattr(answer, "debug", None) or {}).get("repaired") or False  # how, if repaired
             record["passages_probe"] = (getattr(answer, "debug", None) or {}).get("passages_probe")
         record["retrieved"] = ranked[:10]
         if q.answerable and gold:

@@ -22,7 +22,7 @@ from core.settings import Settings
 from core.text import STOPWORDS, content_words, stem
 from core.types import Answer, Citation, Passage, RefusalReason
 from rag.citations import CitedSentence, parse_answer, render_answer
-from rag.claims import ClaimChecker, Embed, cosine, is_decline
+from rag.claims import ClaimChecker, Embed, cosine, is_decline, numbers_in
 from rag.conflicts import describe_difference, differing_in_ranked
 from rag.context import (
     Context,
@@ -34,6 +34,7 @@ from rag.context import (
     select_context_for_parts,
 )
 from rag.focus import (
+    NAME_KINDS,
     PLACES,
     Coverage,
     QuestionFocus,
@@ -61,6 +62,10 @@ EXTRACTIVE_MIN_SCORE = 0.55  # question-to-sentence score (cosine + keyword over
 EXTRACTIVE_MIN_SIMILARITY = 0.6
 EXTRACTIVE_MIN_OVERLAP = 0.6
 HISTORY_TURNS = 3
+# The passage sentence an answer that failed its checks came from holds at least this share of the words the
+# answer added to the question (and all of its numbers).
+MODEL_PICK_SHARE = 0.5
+VALUE_KINDS = ("count", "money", "percent", "date", *NAME_KINDS)  # questions answered by a number, a date or a name
 
 
 # --- prompt building ---------------------------------------------------------------------------
@@ -77,10 +82,11 @@ def _instruction(focus: QuestionFocus) -> str:
 
 
 def build_messages(
-    question: str, context: Context, focus: QuestionFocus, today: date | None = None
+    question: str, context: Context, focus: QuestionFocus, today: date | None = None, earlier: str | None = None
 ) -> list[ChatMessage]:
     """System and user chat messages for one question over the numbered passages of the context; `today`, when
-    given, tells the model the date that the question's "this week" or "latest" is relative to."""
+    given, tells the model the date that the question's "this week" or "latest" is relative to, and `earlier` the
+    conversation's previous question, which a follow-up that could not be rewritten refers to."""
     from llama_index.core.llms import ChatMessage
 
     blocks = []
@@ -102,6 +108,7 @@ def build_messages(
         question=question.strip(),
         instruction=_instruction(focus),
         today=f"Today's date: {today.isoformat()}.\n" if today else "",
+        earlier=prompt("answer", "earlier").format(question=earlier.strip()) if earlier else "",
     )
     return [
         ChatMessage(role="system", content=prompt("answer", "system")),
@@ -128,6 +135,16 @@ def refusal(
 
 
 @dataclass
+class FollowUp:
+    """A conversation's new message made standalone: the question answered, the text searched, and, when the
+    message could not be rewritten, the previous question it follows (shown to the model beside it)."""
+
+    question: str
+    search: str
+    earlier: str | None = None
+
+
+@dataclass
 class Plan:
     """One question ready for the model: what it asks for and the sentences chosen to answer it."""
 
@@ -137,6 +154,7 @@ class Plan:
     passages: list[Passage]  # everything retrieved, best first
     parts: list[tuple[str, QuestionFocus]]  # a question asking two things, as its parts; else the question
     today: date | None = None  # told to the model
+    earlier: str | None = None  # the conversation's previous question, for a follow-up that could not be rewritten
     chronological: bool = False  # a question about time: the answer cites dated passages in date order
     retried: bool = False  # asked again over the best article alone after the first answer failed its checks
     passages_probe: float | None = None  # the model's P("Yes") to "do the passages state the answer?"
@@ -187,12 +205,17 @@ class Answerer:
         return [cosine(vectors[0], v) for v in vectors[1:]]
 
     def plan(
-        self, question: str, passages: list[Passage], best_relevance: float | None = None, typed: str | None = None
+        self,
+        question: str,
+        passages: list[Passage],
+        best_relevance: float | None = None,
+        typed: Sequence[str] | None = None,
     ) -> Plan | Answer:
         """The question's focus and the context for the model, or a refusal decided before any LLM call.
 
-        `typed` is what the user wrote when `question` is a rewrite of a follow-up: only the names the user
-        typed must be in the passages, not names the rewrite borrowed from an earlier answer.
+        `typed` is what the user wrote when `question` is a rewrite of a follow-up (this message, then the earlier
+        ones): only the names the user typed must be in the passages, not names the rewrite borrowed from an
+        earlier answer.
         """
         early = self._early_refusal(question, passages, best_relevance)
         if early:
@@ -271,21 +294,22 @@ class Answerer:
         passages: list[Passage],
         *,
         best_relevance: float | None = None,
-        typed: str | None = None,
+        typed: Sequence[str] | None = None,
         today: date | None = None,
         chronological: bool = False,
+        earlier: str | None = None,
     ) -> Answer:
         """A cited answer to question from passages (ranked best first), or a refusal. `today` goes into the
         prompt; `chronological` (a question about time) orders the answer's sentences by their passages' dates."""
         plan = self.plan(question, passages, best_relevance, typed)
         if isinstance(plan, Answer):
             return plan
-        plan.today, plan.chronological = today, chronological
+        plan.today, plan.chronological, plan.earlier = today, chronological, earlier
         return self._doubted(plan) or self._generate(plan)
 
     def _generate(self, plan: Plan) -> Answer:
         """The model's answer over the plan's context, checked (one call, not streamed)."""
-        messages = build_messages(plan.question, plan.context, plan.focus, plan.today)
+        messages = build_messages(plan.question, plan.context, plan.focus, plan.today, plan.earlier)
         start = time.perf_counter()
         raw = _call(lambda: self.llm.chat(messages, max_tokens=self._max_tokens(plan)).message.content or "")
         return self.finish(plan, raw, time.perf_counter() - start)
@@ -296,9 +320,10 @@ class Answerer:
         passages: list[Passage],
         *,
         best_relevance: float | None = None,
-        typed: str | None = None,
+        typed: Sequence[str] | None = None,
         today: date | None = None,
         chronological: bool = False,
+        earlier: str | None = None,
     ) -> Iterator[str | Answer]:
         """Raw text pieces as the model writes them, then the final cleaned Answer.
 
@@ -309,13 +334,13 @@ class Answerer:
         if isinstance(plan, Answer):
             yield plan
             return
-        plan.today, plan.chronological = today, chronological
+        plan.today, plan.chronological, plan.earlier = today, chronological, earlier
         start = time.perf_counter()  # the first token's wait includes the probe
         doubted = self._doubted(plan)
         if doubted is not None:
             yield doubted
             return
-        messages = build_messages(question, plan.context, plan.focus, today)
+        messages = build_messages(question, plan.context, plan.focus, today, earlier)
         pieces: list[str] = []
         first: float | None = None
         for delta in _call_stream(lambda: self.llm.stream_chat(messages, max_tokens=self._max_tokens(plan))):
@@ -398,7 +423,8 @@ class Answerer:
         if focus.explanation and kept:
             kept = kept + self._more_points(plan, kept)
         if not kept:
-            repaired = self._extractive(plan)
+            picked = self._model_pick(plan, [*checked.dropped, *debug.get("off_target", [])])
+            repaired = picked or self._extractive(plan)
             declined = bool(declines) and not checked.dropped
             again = None if repaired or declined else self._ask_again(plan)
             if again is not None:
@@ -411,7 +437,7 @@ class Answerer:
                     reason = "not_addressed"
                 detail = self._closest_gap(plan) if reason == "not_addressed" else None
                 return _with_timings(refusal(question, reason, plan.passages, detail, **debug), timings)
-            debug["repaired"] = True
+            debug["repaired"] = "model_pick" if picked else "extractive"
             kept, context = repaired
         if plan.chronological:
             kept = in_date_order(kept, context.passages)
@@ -532,18 +558,50 @@ class Answerer:
             chosen.append(sentence)
             if len(chosen) >= wanted:
                 break
-        if not chosen:
+        return _quoted(chosen, passages) if chosen else None
+
+    def _model_pick(self, plan: Plan, claims: Sequence[str]) -> tuple[list[CitedSentence], Context] | None:
+        """When the model's answer failed its checks: the retrieved sentence that states what the model answered
+        (most of its words beyond the question's, all of its numbers), quoted and cited, if it answers the question.
+
+        The model often reads the right sentence and then words its answer loosely: it repeats the rewritten
+        follow-up's words ("The EU is using the BBC drama Gormenghast ...") or joins two facts of the passage, and
+        the claim check rightly drops the sentence. The passage's own sentence is grounded by construction, and it
+        must pass the same focus check as any answer, so a question the articles don't answer still refuses. Only for
+        questions asking for a name, a number or a date: what other questions ask ("what did the court decide?") is
+        no word the check can look for, and a quote the model leaned on would pass it.
+        """
+        if plan.focus.kind not in VALUE_KINDS or len(plan.parts) > 1:
             return None
-        context = Context()
-        numbers: dict[int, int] = {}
-        kept = []
-        for sentence in chosen:
-            if sentence.passage not in numbers:
-                context.passages.append(passages[sentence.passage])
-                numbers[sentence.passage] = len(context.passages)
-                context.shown[numbers[sentence.passage]] = passages[sentence.passage].text
-            kept.append(CitedSentence(clean_passage_text(sentence.text).strip(), [numbers[sentence.passage]]))
-        return kept, context
+        asked = content_words(plan.question)
+        # The sentence itself names the question's subject: "The game sold more than 1 million copies" may be about
+        # another game of the article, and the model's claim that named the asked one was dropped for a reason.
+        subject = plan.focus.names - plan.focus.side_names
+        best: tuple[int, Sentence] | None = None
+        for claim in claims:
+            added = content_words(claim) - asked
+            numbers = numbers_in(added)
+            if not added:
+                continue
+            for sentence in plan.context.ranked:
+                words = content_words(sentence.text)
+                found = added & words
+                if not numbers <= found or len(found) < MODEL_PICK_SHARE * len(added):
+                    continue
+                if subject and not subject & words:
+                    continue
+                if best is None or len(found) > best[0]:
+                    best = (len(found), sentence)
+        if best is None:
+            return None
+        sentence = best[1]
+        passage = plan.passages[sentence.passage]
+        if not adds_information(sentence.text, plan.question):
+            return None
+        if not self._coverage(plan.focus, sentence.text, passage, answer=sentence.text, articles=plan.articles).ok:
+            return None
+        log.info("Answered with the passage sentence the model's answer came from: %r", sentence.text)
+        return _quoted([sentence], plan.passages)
 
     def _more_points(self, plan: Plan, kept: list[CitedSentence]) -> list[CitedSentence]:
         """A "why" answer of one point, when the cited passages give more: their next best sentences, cited."""
@@ -567,18 +625,26 @@ class Answerer:
         return extra
 
     def condense(self, message: str, history: list[tuple[str, str]] | list[dict]) -> str:
-        """Rewrite a follow-up ("and what about Baidu?") into a standalone question.
+        """Rewrite a follow-up ("and what about Baidu?") into a standalone question: `follow_up`'s search."""
+        return self.follow_up(message, history).search
 
-        Without history, or when the message already stands alone, it is returned unchanged;
-        otherwise the LLM rewrites it, and a rewrite that looks wrong falls back to the message
-        plus the previous user question (still good enough for retrieval).
+    def follow_up(self, message: str, history: list[tuple[str, str]] | list[dict]) -> FollowUp:
+        """A follow-up ("and what about Baidu?") made standalone: what to search for and what to answer.
+
+        Without history, or when the message already stands alone, both are the message; otherwise the LLM
+        rewrites it. A rewrite that looks wrong falls back to searching the message plus the previous user
+        question (still good enough for retrieval) while the answer is to the message itself, with the previous
+        question beside it: given the two glued together, the model answered the previous one.
         """
         message = message.strip()
         turns = _turns(history)
         if not turns or _standalone(message):
-            return message
+            return FollowUp(message, message)
         previous = [text for role, text in turns if role == "user"]
-        fallback = f"{message} {previous[-1]}".strip() if previous else message
+        if not previous:
+            fallback = FollowUp(message, message)
+        else:
+            fallback = FollowUp(message, f"{message} {previous[-1]}".strip(), earlier=previous[-1])
         from llama_index.core.llms import ChatMessage
 
         lines = []
@@ -600,16 +666,30 @@ class Answerer:
             log.warning("Condensing the question failed; using the fallback", exc_info=True)
             return fallback
         cleaned = _clean_rewrite(rewrite)
-        if not _good_rewrite(cleaned, message, fallback, [text for _, text in turns[-2 * HISTORY_TURNS :]]):
-            log.info("Rejected question rewrite %r; using %r", rewrite, fallback)
+        if not _good_rewrite(cleaned, message, fallback.search, [text for _, text in turns[-2 * HISTORY_TURNS :]]):
+            log.info("Rejected question rewrite %r; searching %r", rewrite, fallback.search)
             return fallback
-        return cleaned
+        return FollowUp(cleaned, cleaned)
+
+
+def _quoted(chosen: Sequence[Sentence], passages: Sequence[Passage]) -> tuple[list[CitedSentence], Context]:
+    """Retrieved sentences as an answer: each cited to its passage, in a context of just those passages."""
+    context = Context()
+    numbers: dict[int, int] = {}
+    kept = []
+    for sentence in chosen:
+        if sentence.passage not in numbers:
+            context.passages.append(passages[sentence.passage])
+            numbers[sentence.passage] = len(context.passages)
+            context.shown[numbers[sentence.passage]] = passages[sentence.passage].text
+        kept.append(CitedSentence(clean_passage_text(sentence.text).strip(), [numbers[sentence.passage]]))
+    return kept, context
 
 
 def _probe_messages(plan: Plan) -> list[ChatMessage]:
     """The answer's own prompt with its instruction replaced by the yes/no question: the same start, so llama.cpp
     evaluates only the new end, and the answer that follows reuses the passages already read."""
-    messages = build_messages(plan.question, plan.context, plan.focus, plan.today)
+    messages = build_messages(plan.question, plan.context, plan.focus, plan.today, plan.earlier)
     messages[-1].content = messages[-1].content.replace(_instruction(plan.focus), prompt("answer", "check_passages"))
     return messages
 
@@ -637,10 +717,18 @@ def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:
     return answer
 
 
-def _typed_names(focus: QuestionFocus, typed: str | None) -> QuestionFocus:
+def _typed_names(focus: QuestionFocus, typed: Sequence[str] | None) -> QuestionFocus:
+    """The focus with only the names the user typed (`typed`: this message, then the conversation's earlier ones).
+
+    When the question asks for a name, names typed only in earlier turns are the conversation's subject, which
+    the answering sentence need not repeat ("who edits the blog that published them?", after a question about a
+    Sri Lankan blogger, is answered by "Indian writer Rohit Gupta edits a group blog called Dogs without Borders"):
+    like a cited source, they need only be in the cited article."""
     if typed is None:
         return focus
-    return replace(focus, names=frozenset(focus.names & content_words(typed)))
+    names = focus.names & content_words(" ".join(typed))
+    earlier = names - content_words(typed[0]) if focus.kind in NAME_KINDS else set()
+    return replace(focus, names=frozenset(names), side_names=focus.side_names | earlier)
 
 
 def _gap_size(gap: Coverage) -> int:

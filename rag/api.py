@@ -339,20 +339,23 @@ class NewsQA:
         return parse_time(question, today_for(now, self.settings.now))
 
     def _prepare(self, question, k, sources, since, until, history, now=None, understand_time=True):
-        """(standalone question, passages, timings, the date filter read from the question or None)."""
+        """(the follow-up made standalone, passages, timings, the date filter read from the question or None)."""
+        from rag.answer import FollowUp
+
         timings: dict[str, float] = {}
-        standalone = question
+        follow_up = FollowUp(question, question)
         if history:
             started = time.perf_counter()
-            standalone = self.answerer.condense(question, history)
+            follow_up = self.answerer.follow_up(question, history)
             timings["condense"] = time.perf_counter() - started
+        standalone = follow_up.search
         started = time.perf_counter()
         found = self._question_dates(standalone, now, understand_time, since, until)
         passages = self._search(standalone, k or self.settings.top_k, sources, since, until, None, found)
         passages = self._with_parts(standalone, passages, k or self.settings.top_k, sources, since, until, found)
         passages = self._with_best_article(passages)
         timings["retrieve"] = time.perf_counter() - started
-        return standalone, passages, timings, found
+        return follow_up, passages, timings, found
 
     def _with_parts(self, question, passages, k, sources, since, until, found) -> list[Passage]:
         """A question that asks two things is searched for each part too, and the rankings are interleaved
@@ -435,17 +438,18 @@ class NewsQA:
         if mode is not None:
             return self._across(question, mode, k, sources, since, until, history, now, understand_time)
         started = time.perf_counter()
-        standalone, passages, timings, found = self._prepare(
+        follow_up, passages, timings, found = self._prepare(
             question, k, sources, since, until, history, now, understand_time
         )
         answer = self.answerer.answer(
-            standalone,
+            follow_up.question,
             passages,
             best_relevance=_best(passages),
-            typed=_typed(question, standalone, history),
-            **self._time_options(standalone, now, found),
+            typed=_typed(question, follow_up.search, history),
+            earlier=follow_up.earlier,
+            **self._time_options(follow_up.search, now, found),
         )
-        return self._finish(answer, question, standalone, timings, started, found)
+        return self._finish(answer, question, follow_up.search, timings, started, found)
 
     def stream(
         self,
@@ -468,14 +472,20 @@ class NewsQA:
             yield self._across(question, mode, k, sources, since, until, history, now, understand_time)
             return
         started = time.perf_counter()
-        standalone, passages, timings, found = self._prepare(
+        follow_up, passages, timings, found = self._prepare(
             question, k, sources, since, until, history, now, understand_time
         )
-        typed = _typed(question, standalone, history)
-        options = self._time_options(standalone, now, found)
-        for piece in self.answerer.stream(standalone, passages, best_relevance=_best(passages), typed=typed, **options):
+        options = self._time_options(follow_up.search, now, found)
+        for piece in self.answerer.stream(
+            follow_up.question,
+            passages,
+            best_relevance=_best(passages),
+            typed=_typed(question, follow_up.search, history),
+            earlier=follow_up.earlier,
+            **options,
+        ):
             if isinstance(piece, Answer):
-                yield self._finish(piece, question, standalone, timings, started, found)
+                yield self._finish(piece, question, follow_up.search, timings, started, found)
             else:
                 yield piece
 
@@ -593,13 +603,13 @@ class NewsQA:
         return NewsQueryEngine(self, k=k, sources=sources, since=since, until=until)
 
 
-def _typed(question: str, standalone: str, history) -> str | None:
-    """What the user typed in this conversation, when the question searched was rewritten from it."""
+def _typed(question: str, standalone: str, history) -> list[str] | None:
+    """What the user typed in this conversation, this message first, when the question searched was rewritten."""
     if standalone == question or not history:
         return None
     from rag.answer import _turns
 
-    return " ".join([question, *(text for role, text in _turns(history) if role == "user")])
+    return [question, *(text for role, text in _turns(history) if role == "user")]
 
 
 def _best(passages: list[Passage]) -> float | None:

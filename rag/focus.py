@@ -27,6 +27,7 @@ Kind = Literal[
     "reason", "how", "count", "money", "percent", "date", "person", "organisation", "place", "name", "yesno", "other"
 ]
 EXPLANATION_KINDS = ("reason", "how")  # answered with several cited points
+NAME_KINDS = ("person", "organisation", "name", "place")  # answered with a name: the answering sentence names it
 WordSimilarity = Callable[[str, Sequence[str]], list[float]]
 
 # Cosine (all-MiniLM-L6-v2) at which an evidence word stands for a focus word: illness~cancer 0.55,
@@ -261,6 +262,7 @@ class QuestionFocus:
     currency: str = ""  # "euros" of "what does it cost in euros?": an amount in another currency does not answer
     acronyms: frozenset[tuple[str, frozenset[str]]] = frozenset()  # ("eff", names of "Electronic Frontier Foundation")
     side_names: frozenset[str] = frozenset()  # names only cited as a source or an example ("according to Sophos")
+    full_names: frozenset[tuple[str, frozenset[str]]] = frozenset()  # ("nielsen", {"jakob", "nielsen"})
 
     @property
     def explanation(self) -> bool:
@@ -471,7 +473,22 @@ def analyse(question: str) -> QuestionFocus:
             (initials, frozenset(content_words(run) - PLACES)) for run, initials in _spelled_out_names(question)
         ),
         side_names=frozenset(_side_names(question) & names),
+        full_names=_full_names(question),
     )
+
+
+def _full_names(question: str) -> frozenset[tuple[str, frozenset[str]]]:
+    """(last word, all words) of each name of two or more plain capitalised words ("Jakob Nielsen", "Sony Ericsson"):
+    news writes a name in full once and then by its last word ("Dr Nielsen"), which then names it."""
+    out = set()
+    for m in _SPELLED_OUT_RE.finditer(question):
+        words = m.group(0).split()
+        while words and words[0].lower() in STOPWORDS:  # "Which", "The" start the run, not the name
+            words.pop(0)
+        last = content_words(words[-1]) if words else set()
+        if len(words) >= 2 and all(w[0].isupper() for w in words) and len(last) == 1 and not last & PLACES:
+            out.add((next(iter(last)), frozenset(content_words(" ".join(words)))))
+    return frozenset(out)
 
 
 # A name of two or more capitalised words ("Electronic Frontier Foundation", "Bank of England"), for its initials.
@@ -680,7 +697,8 @@ def coverage(
     near_words = _with_acronyms(focus, evidence_words | content_words(title), title)
     subject = focus.names - focus.side_names
     absent = [n for n in sorted(subject) if not _name_in(n, near_words)]
-    if focus.kind in ("person", "organisation", "name", "place") and len(absent) < len(subject):
+    absent = [n for n in absent if not any(n in words and last in near_words for last, words in focus.full_names)]
+    if focus.kind in NAME_KINDS and len(absent) < len(subject):
         absent = []
     if strict and absent and not result.missing_names and _names_other_subject(evidence, focus.words):
         result.missing_names = absent

@@ -384,10 +384,18 @@ def test_supported_answer_to_another_attribute_is_refused_as_not_addressed(setti
 
 
 def test_off_target_model_answer_is_refused_after_generation(settings):
-    docs = passages("The Zen Micro player costs $250 and weighs 100 grams. Its battery lasts 12 hours.")
+    docs = passages("The Zen Micro player weighs 100 grams. Its battery lasts 12 hours. It costs $250.")
     answerer, llm = make(settings, "The Zen Micro weighs 100 grams [1].")
     answer = answerer.answer("How much does the Zen Micro cost?", docs)
     assert (answer.refused, answer.refusal_reason) == (True, "not_addressed")
+    assert answer.debug["off_target"] == ["The Zen Micro weighs 100 grams."]
+
+
+def test_off_target_model_answer_gives_way_to_its_sentence_when_that_states_what_was_asked(settings):
+    docs = passages("The Zen Micro player costs $250 and weighs 100 grams. Its battery lasts 12 hours.")
+    answerer, llm = make(settings, "The Zen Micro weighs 100 grams [1].")
+    answer = answerer.answer("How much does the Zen Micro cost?", docs)
+    assert answer.text == "The Zen Micro player costs $250 and weighs 100 grams [1]."
     assert answer.debug["off_target"] == ["The Zen Micro weighs 100 grams."]
 
 
@@ -635,3 +643,53 @@ def test_a_follow_up_about_an_equivalent_refers_back() -> None:
 
     assert not _standalone("what's apple's equivalent called?")
     assert _standalone("What is Apple's equivalent to Windows Media Center called?")
+
+
+def test_a_follow_up_that_cannot_be_rewritten_is_answered_as_typed_beside_the_previous_question(settings):
+    answerer, _ = make(settings, "I cannot answer that.")
+    follow_up = answerer.follow_up("and what about Baidu?", HISTORY)
+    previous = "Which companies moved AI training to their own chips?"
+    assert follow_up.search == f"and what about Baidu? {previous}"  # retrieval still gets both
+    assert follow_up.question == "and what about Baidu?" and follow_up.earlier == previous
+    answerer, llm = make(settings, "Baidu is testing its Kunlun P800 chips [1].")
+    answerer.answer(follow_up.question, DOCS, earlier=follow_up.earlier)
+    assert f"follows the earlier question: {previous}\n\nQuestion: and what about Baidu?\n" in llm.prompts[0]
+
+
+def test_a_rewritten_follow_up_is_searched_and_answered_as_rewritten(settings):
+    answerer, _ = make(settings, "Which chips does Baidu use to train AI models?")
+    follow_up = answerer.follow_up("and what about Baidu?", HISTORY)
+    assert follow_up.question == follow_up.search == "Which chips does Baidu use to train AI models?"
+    assert follow_up.earlier is None
+
+
+DOOM = "How many copies of Doom 3 were sold in its first week?"
+LOOSE = "Doom 3 sold 1 million copies in its first week, Ray Tom said [1]."  # "Ray Tom" is in no passage
+
+
+def test_an_answer_dropped_for_its_wording_gives_way_to_the_passage_sentence_it_came_from(settings):
+    docs = passages("Id Software makes games. Doom 3 sold 1 million copies in its first week, its maker said.")
+    answerer, llm = make(settings, LOOSE)
+    answer = answerer.answer(DOOM, docs)
+    assert not answer.refused and answer.debug["repaired"] == "model_pick"
+    assert answer.text == "Doom 3 sold 1 million copies in its first week, its maker said [1]."
+    assert answer.citations[0].evidence == ["Doom 3 sold 1 million copies in its first week, its maker said."]
+    assert llm.calls == 1
+
+
+def test_the_passage_sentence_must_name_the_asked_subject_itself(settings):
+    docs = passages("Id Software makes Doom 3 and Quake. The game sold 1 million copies in its first week, it said.")
+    answerer, _ = make(settings, LOOSE, LOOSE)
+    answer = answerer.answer(DOOM, docs)  # "the game" may be Quake: the model's "Doom 3" was not checked
+    assert answer.refused and answer.refusal_reason == "unsupported"
+
+
+def test_a_question_asking_for_no_name_or_number_is_not_answered_with_the_sentence_the_model_leaned_on(settings):
+    docs = passages(
+        'Lumo is fighting Zed in court. "If the court lets Lumo get away with this, sources will be deterred," the'
+        " lawyer said. The case has yet to be resolved."
+    )
+    reply = "The court decided that Lumo should get away with this, Ray Tom said [1]."  # Ray Tom: in no passage
+    answerer, _ = make(settings, reply, reply)
+    answer = answerer.answer("What did the court decide in Lumo's fight with Zed?", docs)
+    assert answer.refused

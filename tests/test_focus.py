@@ -329,3 +329,28 @@ def test_a_hyphened_names_plain_word_is_not_a_name_and_hd_is_high_definition() -
 def test_which_drama_or_project_asks_for_a_name() -> None:
     assert analyse("Which BBC drama is the EU using in the NM2 project?").kind == "name"
     assert analyse("Which project did the EU fund?").kind == "name"
+
+
+def test_a_full_name_is_named_by_its_last_word() -> None:
+    f = analyse("How many words do people type into a search engine, says usability expert Jakob Nielsen?")
+    article = "Usability expert Jakob Nielsen has studied search engines."
+    sentence = "Research by Dr Nielsen shows that, on average, people type 2.2 words into search engines."
+    assert coverage(f, sentence, article).ok
+    assert not coverage(f, "Research by Dr Smith shows that people type 2.2 words.", article).ok
+    assert analyse("What did the Bank of England say?").full_names == frozenset()  # a name with "of" is no person's
+
+
+def test_names_typed_only_in_earlier_turns_need_not_be_in_the_sentence_naming_the_answer() -> None:
+    from rag.answer import _typed_names
+
+    question = "Who edits the group blog that published the Sri Lankan blogger's text messages?"
+    typed = ["and who edits the group blog that published them?", "What name does the Sri Lankan blogger use?"]
+    article = "The Sri Lankan blogger Morquendi sent text messages. They were published on a group blog."
+    sentence = "Indian writer Rohit Gupta edits a group blog called Dogs without Borders."
+    f = _typed_names(analyse(question), typed)
+    assert f.side_names == {"sri", "lankan"} and coverage(f, sentence, article).ok
+    assert not coverage(f, sentence, "Rohit Gupta edits a blog.").ok  # the conversation's subject is in the article
+    asked_now = _typed_names(analyse(question), [question])  # typed in this message: the subject, as before
+    assert not asked_now.side_names and not coverage(asked_now, sentence, article).ok
+    count = _typed_names(analyse("How many messages did the Sri Lankan blogger send?"), typed)
+    assert not count.side_names  # a value is stated of someone: the subject must still be in its sentence
