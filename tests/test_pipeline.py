@@ -279,3 +279,25 @@ def test_a_two_part_question_searches_each_part(settings, tmp_path):
     titles = [p.title for p in answer.passages]
     assert "Mac mini price" in titles and any(t.startswith("Console news") for t in titles)
     assert len({p.article_id for p in answer.passages}) == 2
+
+
+def test_a_follow_up_that_cannot_be_rewritten_searches_both_turns_and_answers_the_one_typed(settings, tmp_path):
+    from fakes import ScriptedLLM
+
+    rows = [
+        {"title": "Joke virus spreads", "text": "A new Bagle variant, Bagle.AT, hides in a joke attachment. Security firm "
+         "Network Box said it stopped more than 30,000 copies an hour.", "url": "https://a.example/v", "source": "A"},
+        {"title": "Spam rises", "text": "Spam made up 80% of e-mail last year.", "url": "https://a.example/s",
+         "source": "A"},
+    ]  # fmt: skip
+    (tmp_path / "news.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    qa = NewsQA(settings=settings.model_copy(update={"retrieval_mode": "keyword"}), llm=ScriptedLLM())
+    assert qa.ingest([tmp_path / "news.jsonl"]).ok
+    first = "What is the new Bagle variant hidden in a joke attachment called?"
+    history = [(first, "It is called Bagle.AT [1].")]
+    qa._llm.queue("I cannot rewrite that.", "Network Box stopped more than 30,000 copies an hour [1].")
+    answer = qa.ask("who was blocking 30,000 copies an hour?", history=history)
+    assert answer.standalone_question == f"who was blocking 30,000 copies an hour? {first}"  # what was searched
+    prompt = qa._llm.prompts[-1]
+    assert f"follows the earlier question: {first}\n\nQuestion: who was blocking 30,000 copies an hour?" in prompt
+    assert not answer.refused and "Network Box" in answer.text
