@@ -75,6 +75,7 @@ _MONEY_RE = re.compile(
     r"|^\s*what (?:is|was|are|were|will be)\b.*\b(?:revenues?|profits?|turnover|net income|earnings)\b\s*(?:\?|$|\b(?:in|for|at|of|last|this|next)\b)"
     r"|\b(?:price|cost|fee|fine|revenue|revenues|profits?|turnover|sales|salary|budget|valuation|funding|deal)\b.*\bhow much\b"
     r"|\bwhat (?:is|was|will be|would be) the (?:\w+ )?(?:price|cost|fee|fine|value|valuation|budget)\b"
+    r"|\bwhat (?:did|does|do|will|would) (?:\w+ ){1,3}(?:pay|spend|bid)\b(?! (?:attention|tribute|homage))"  # "what did X pay for Y?"
     r"|\bfor how much\b|\bat what price\b|\bwhat (?:sum|amount)\b|\bwhat\b.*\b(?:cost|costs|charge|charges)\b.*\??$|\bhow much money\b",
     re.IGNORECASE,
 )

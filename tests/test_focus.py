@@ -32,6 +32,8 @@ KINDS = [
     ("How much revenue did PayPal bring in?", "money"),
     ("What were Electronic Arts' revenues in 2003?", "money"),
     ("What was Google's share price?", "money"),
+    ("What did Microsoft pay for Lookout Software?", "money"),
+    ("What did they pay attention to?", "other"),
 ]
 
 
