@@ -88,7 +88,8 @@ _DATE_RE = re.compile(
 _PERSON_RE = re.compile(r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|executive|analyst|man|woman)\b", re.I)
 _ORG_RE = re.compile(
     r"\b(?:which|what) (?:\w+ )?(?:company|companies|firm|firms|organisation|organization|group|manufacturer|maker"
-    r"|makers|operator|network|retailer|studio|publisher|agency|body|charity|bank|carrier|brand|broadcaster|website|site)\b",
+    r"|makers|operator|network|retailer|studio|publisher|agency|body|charity|bank|carrier|brand|broadcaster|website|site"
+    r"|labs?|laborator(?:y|ies)|university|universities|institute|team|union)\b",
     re.IGNORECASE,
 )
 _PLACE_RE = re.compile(

@@ -34,6 +34,7 @@ KINDS = [
     ("What was Google's share price?", "money"),
     ("What did Microsoft pay for Lookout Software?", "money"),
     ("What did they pay attention to?", "other"),
+    ("Which lab was behind the panoramic photo?", "organisation"),
 ]
 
 
