@@ -640,11 +640,8 @@ class Answerer:
         turns = _turns(history)
         if not turns or _standalone(message):
             return FollowUp(message, message)
-        previous = [text for role, text in turns if role == "user"]
-        if not previous:
-            fallback = FollowUp(message, message)
-        else:
-            fallback = FollowUp(message, f"{message} {previous[-1]}".strip(), earlier=previous[-1])
+        earlier = next((text for role, text in reversed(turns) if role == "user"), None)
+        fallback = FollowUp(message, f"{message} {earlier}" if earlier else message, earlier)
         from llama_index.core.llms import ChatMessage
 
         lines = []

@@ -483,10 +483,7 @@ def _full_names(question: str) -> frozenset[tuple[str, frozenset[str]]]:
     """(last word, all words) of each name of two or more plain capitalised words ("Jakob Nielsen", "Sony Ericsson"):
     news writes a name in full once and then by its last word ("Dr Nielsen"), which then names it."""
     out = set()
-    for m in _SPELLED_OUT_RE.finditer(question):
-        words = m.group(0).split()
-        while words and words[0].lower() in STOPWORDS:  # "Which", "The" start the run, not the name
-            words.pop(0)
+    for words in _name_runs(question):
         last = content_words(words[-1]) if words else set()
         if len(words) >= 2 and all(w[0].isupper() for w in words) and len(last) == 1 and not last & PLACES:
             out.add((next(iter(last)), frozenset(content_words(" ".join(words)))))
@@ -502,14 +499,22 @@ def _spelled_out_names(text: str) -> list[tuple[str, str]]:
     """(name, its initials as content_words gives them) for each name written out in full: "EFF" in an article
     is the "Electronic Frontier Foundation" of a question, and the other way round; "HD" is "high-definition"."""
     out = [(m.group(0), i) for m in _HYPHENED_RE.finditer(text) for i in content_words(m.group(1)[0] + m.group(2)[0])]
-    for m in _SPELLED_OUT_RE.finditer(text):
-        words = m.group(0).split()
-        while words and words[0].lower() in STOPWORDS:  # "Which", "The" start the run, not the name
-            words.pop(0)
+    for words in _name_runs(text):
         capitals = [w[0] for w in words if w[0].isupper()]
         if len(capitals) >= 2:
             out += [(" ".join(words), i) for i in content_words("".join(capitals).lower())]
     return out
+
+
+def _name_runs(text: str) -> list[list[str]]:
+    """The words of each run of capitalised words in text ("Electronic Frontier Foundation", "Bank of England")."""
+    runs = []
+    for m in _SPELLED_OUT_RE.finditer(text):
+        words = m.group(0).split()
+        while words and words[0].lower() in STOPWORDS:  # "Which", "The" start the run, not the name
+            words.pop(0)
+        runs.append(words)
+    return runs
 
 
 def _with_acronyms(focus: QuestionFocus, words: set[str], text: str) -> set[str]:
