@@ -285,9 +285,10 @@ def evaluate_question(
                 refusal_detail=getattr(answer, "refusal_detail", None),
                 citations=_citations(answer),
             )
-            record["raw"] = (getattr(answer, "debug", None) or {}).get("raw")  # the model's own text, for diagnosis
-            record["repaired"] = (getattr(answer, "debug", None) or {}).get("repaired") or False  # how, if repaired
-            record["passages_probe"] = (getattr(answer, "debug", None) or {}).get("passages_probe")
+            debug = getattr(answer, "debug", None) or {}
+            record["raw"] = debug.get("raw")  # the model's own text, for diagnosis
+            record["repaired"] = debug.get("repaired") or False  # how, if repaired
+            record["passages_probe"] = debug.get("passages_probe")
         record["retrieved"] = ranked[:10]
         if q.answerable and gold:
             score.retrieval = retrieval_scores(ranked, gold, all_gold=q.type == "multi")

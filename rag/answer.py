@@ -577,14 +577,14 @@ class Answerer:
         # The sentence itself names the question's subject: "The game sold more than 1 million copies" may be about
         # another game of the article, and the model's claim that named the asked one was dropped for a reason.
         subject = plan.focus.names - plan.focus.side_names
+        ranked = [(sentence, content_words(sentence.text)) for sentence in plan.context.ranked]
         best: tuple[int, Sentence] | None = None
         for claim in claims:
             added = content_words(claim) - asked
             numbers = numbers_in(added)
             if not added:
                 continue
-            for sentence in plan.context.ranked:
-                words = content_words(sentence.text)
+            for sentence, words in ranked:
                 found = added & words
                 if not numbers <= found or len(found) < MODEL_PICK_SHARE * len(added):
                     continue

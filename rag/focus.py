@@ -561,7 +561,7 @@ def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozense
         return bool(_PERCENT_VALUE_RE.search(text))
     if kind == "date":
         return bool(_DATE_VALUE_RE.search(text))
-    if kind in ("person", "organisation", "place", "name"):
+    if kind in NAME_KINDS:
         for m in _NAME_LIKE_RE.finditer(text):
             first = m.group(0).lower()
             if m.start() == 0 and (first in STOPWORDS or not content_words(first) or first.endswith(("ing", "ly"))):
@@ -703,8 +703,9 @@ def coverage(
     # is enough. Evidence that names no other subject ("17% of readers have switched") is about its passage's.
     near_words = _with_acronyms(focus, evidence_words | content_words(title), title)
     subject = focus.names - focus.side_names
-    absent = [n for n in sorted(subject) if not _name_in(n, near_words)]
-    absent = [n for n in absent if not any(n in words and last in near_words for last, words in focus.full_names)]
+    # A full name is named by its last word ("Jakob Nielsen" by "Dr Nielsen").
+    by_last_word = {n for last, words in focus.full_names if last in near_words for n in words}
+    absent = [n for n in sorted(subject) if not _name_in(n, near_words) and n not in by_last_word]
     if focus.kind in NAME_KINDS and len(absent) < len(subject):
         absent = []
     if strict and absent and not result.missing_names and _names_other_subject(evidence, focus.words):
