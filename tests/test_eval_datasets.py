@@ -11,14 +11,15 @@ from paths import SHARED_CORPORA
 from eval.datasets_io import QUESTION_TYPES, DatasetError, load_dataset, resolve_dataset, source_problems
 
 CORPORA = SHARED_CORPORA
-SUITES = ("seed", "bbc-tech", "trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4")
-TRUST = ("trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4")
+SUITES = ("seed", "bbc-tech", "trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4", "trust-dev5")
+TRUST = ("trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4", "trust-dev5")
 DEV = (
     "trust-dev",
     "followup-dev",
     "trust-dev2",
     "trust-dev3",
     "trust-dev4",
+    "trust-dev5",
 )  # tuned on; none may share an article with trust-test
 
 
