@@ -79,7 +79,11 @@ _MONEY_RE = re.compile(
     r"|\bfor how much\b|\bat what price\b|\bwhat (?:sum|amount)\b|\bwhat\b.*\b(?:cost|costs|charge|charges)\b.*\??$|\bhow much money\b",
     re.IGNORECASE,
 )
-_PERCENT_RE = re.compile(r"\b(?:percentage|per ?cent|what share|what proportion|what fraction)\b", re.IGNORECASE)
+_PERCENT_RE = re.compile(
+    r"\b(?:percentage|per ?cent|what share|what proportion|what fraction"
+    r"|(?:what|how big a|how large a|what size|what sized) (?:stake|holding))\b",
+    re.IGNORECASE,
+)
 _DATE_RE = re.compile(
     r"\b(?:what|which) day\b|^\s*(?:when\b|since when\b|by when\b|until when\b)|\b(?:what|which) (?:year|month|day|date|decade)\b"
     r"|\bin what year\b|\bon what date\b|\bhow long ago\b",
@@ -192,13 +196,20 @@ _MEASURES = set(_SYNONYMS) | {
 _SHARE_WORDS = {stem(w) for w in "share shares proportion percentage fraction slice stake".split()}
 
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+# "Halo 3", "Half-Life 2", "PlayStation 3": a small number right after a capitalised word, not a quantity ("Sony 3
+# million") or a share of one.
+_NAMED_NUMBER_RE = re.compile(
+    r"(?<![\w'’-])([A-Z][\w&.-]*)\s+(\d{1,3})(?![\w.,:%/])"
+    r"(?!\s*(?:million|billion|bn|m|k|per|percent|times|[a-z]+s)\b)"
+)
 _QUARTER_RE = re.compile(r"\b(?:q[1-4]|(?:first|second|third|fourth|final) quarter)\b", re.IGNORECASE)
 _MONTHS = (
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec"
 ).split()
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _DATE_VALUE_RE = re.compile(
-    r"\b(?:19|20)\d{2}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday"
+    r"\b(?:1[5-9]|20)\d{2}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday"
     r"|sunday|yesterday|today|tomorrow|last (?:week|month|year)|next (?:week|month|year)|this (?:week|month|year)"
     r"|christmas|summer|spring|autumn|winter)\b|\b\d{1,2}(?:st|nd|rd|th)\b",
     re.IGNORECASE,
@@ -265,6 +276,7 @@ class QuestionFocus:
     acronyms: frozenset[tuple[str, frozenset[str]]] = frozenset()  # ("eff", names of "Electronic Frontier Foundation")
     side_names: frozenset[str] = frozenset()  # names only cited as a source or an example ("according to Sophos")
     full_names: frozenset[tuple[str, frozenset[str]]] = frozenset()  # ("nielsen", {"jakob", "nielsen"})
+    named_numbers: frozenset[str] = frozenset()  # "halo 3": a number that ends a name says which one is meant
 
     @property
     def explanation(self) -> bool:
@@ -385,6 +397,8 @@ def _question_names(question: str) -> set[str]:
             continue  # a sentence's first word: "Which", "Name?" in "... new software. Name?", "Sony" (lost)
         if "-" in word:  # "HD-ready" names HD: "ready" is a plain word
             word = " ".join(part for part in word.split("-") if re.search(r"[A-Z0-9]", part))
+        if word.lower() in _MONTHS or word.lower() in _WEEKDAYS:
+            continue  # "the three months to December" says when, not whom: the sentence giving the figure may not
         out |= {w for w in content_words(word) if not w[1:].isdigit() and not re.fullmatch(r"#q[1-4]", w)}
         if _US_RE.fullmatch(word):
             out.add("usa")
@@ -476,6 +490,11 @@ def analyse(question: str) -> QuestionFocus:
         ),
         side_names=frozenset(_side_names(question) & names),
         full_names=_full_names(question),
+        named_numbers=frozenset(
+            f"{m.group(1)} {m.group(2)}".lower()
+            for m in _NAMED_NUMBER_RE.finditer(question)
+            if m.group(1).lower() not in STOPWORDS and m.group(1).lower() not in _MONTHS
+        ),
     )
 
 
@@ -615,7 +634,7 @@ def _focus_named(
 
 def _named_by_value(kind: Kind, word: str, evidence: str) -> bool:
     """A value names its attribute: "80%" answers "what share", "24 February" answers "which day"."""
-    if kind == "percent" and word in _SHARE_WORDS:
+    if kind in ("percent", "other") and word in _SHARE_WORDS:  # "what is its stake?": "it owns 8%"
         return bool(_PERCENT_VALUE_RE.search(evidence))
     if kind == "date" and word == "day":
         return bool(_DAY_RE.search(evidence))
@@ -696,6 +715,11 @@ def coverage(
     if not strict and len(focus.names) >= 3 and len(result.missing_names) == 1:
         if not any(c.isdigit() for c in result.missing_names[0]):  # a model number (K750) must be there
             result.missing_names = []  # a long question's one differently worded name ("Tube" for the Underground)
+    # A name's number ("Halo 3") must be stated with the name somewhere in the article: "Halo 2" is another game.
+    for phrase in sorted(focus.named_numbers):
+        name, number = phrase.rsplit(" ", 1)
+        if not re.search(rf"(?<![\w-]){re.escape(name)}[\s-]?{number}(?!\d)", f"{context} {evidence}".lower()):
+            result.missing_names.append(phrase)
     # The evidence must be about the question's subject. When it names someone else, every name of a question
     # asking for a value must be in it or the title: a 7nm process stated of Baidu's chip does not answer a
     # question about Alibaba's, and a generic "TV" does not make Telewest's £20m NTL's. When a name is the answer
@@ -741,6 +765,9 @@ def describe_gap(focus: QuestionFocus, gap: Coverage, question: str) -> str:
     names = [m.group(0).rstrip("?.,") for m in _NAME_LIKE_RE.finditer(question) if m.start() > 0]
     names = [n for n in names if not content_words(n) & set(gap.missing_qualifiers)]
     subject = ", ".join(dict.fromkeys(names)) or "this topic"
+    numbered = [m.group(0) for m in _NAMED_NUMBER_RE.finditer(question) if m.group(0).lower() in gap.missing_names]
+    if numbered and len(numbered) == len(gap.missing_names):  # "Halo 3", where the articles have Halo 2
+        return "The articles found do not mention " + ", ".join(dict.fromkeys(numbered)) + "."
     if gap.missing_names:
         return "The articles found do not mention " + subject + "."
     if gap.missing_qualifiers:

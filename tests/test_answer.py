@@ -599,7 +599,55 @@ def test_passages_the_model_trusts_are_answered_and_the_probe_recorded(settings)
 def test_why_questions_are_not_probed(settings):
     llm = ProbingLLM(["Baidu is testing its Kunlun P800 chips to train its Ernie model [2]."], p_yes=0.0, probed=[])
     answer = Answerer(lambda: llm, probing(settings)).answer("Why is Baidu testing the Kunlun P800 chips?", DOCS)
-    assert not answer.refused and llm.probed == []
+    assert not answer.refused and not any("Do the passages above state" in asked for asked in llm.probed)
+
+
+WHY_DOCS = passages(
+    "Baidu is moving its AI training onto its own Kunlun chips. US export controls since 2022 have cut it off from "
+    "Nvidia's fastest parts. Supply shocks taught Chinese firms to own their hardware. The Kunlun team sits in "
+    "Beijing's Haidian district. Running its own chips also costs Baidu less than renting foreign ones."
+)
+WHY = "Why is Baidu training its AI models on its own chips?"
+
+
+class PointLLM(ScriptedLLM):
+    """A scripted LLM whose P("Yes") to "does this sentence give a reason?" depends on the sentence shown."""
+
+    believed: dict[str, float] = {}
+    probed: list[str] = []
+
+    def yes_probability(self, messages) -> float:
+        self.probed.append(messages[-1].content)
+        sentence = messages[-1].content.rsplit("Sentence: ", 1)[-1]
+        return next((p for words, p in self.believed.items() if words in sentence), 0.1)
+
+
+REASONS = {"export controls": 0.9, "costs Baidu less": 0.8, "Supply shocks": 0.6, "Haidian": 0.3}
+
+
+def test_a_why_answer_quotes_the_sentences_the_model_believes_give_reasons_best_first(settings):
+    llm = PointLLM(believed=REASONS, probed=[])
+    answer = Answerer(lambda: llm, settings).answer(WHY, WHY_DOCS)
+    lines = answer.text.splitlines()
+    assert [line[:20] for line in lines] == ["- US export controls", "- Running its own ch", "- Supply shocks taug"]
+    assert all(line.endswith("[1].") for line in lines) and "Haidian" not in answer.text
+    assert llm.calls == 0  # nothing was generated
+    assert WHY in llm.probed[0] and "Sentence: US export controls since 2022" in " ".join(llm.probed)
+    assert answer.debug["points_probe"] and answer.timings["points"] >= 0
+    assert answer.citations[0].evidence[0].startswith("US export controls")
+
+
+def test_a_why_question_no_sentence_convinces_is_answered_by_the_model(settings):
+    reply = "Baidu uses its own chips because US export controls since 2022 cut it off from Nvidia's fastest parts [1]."
+    llm = PointLLM([reply], believed={"export controls": 0.4}, probed=[])
+    answer = Answerer(lambda: llm, settings).answer(WHY, WHY_DOCS)
+    assert not answer.refused and "export controls" in answer.text and llm.calls == 1
+
+
+def test_a_streamed_why_answer_comes_whole(settings):
+    llm = PointLLM(believed=REASONS, probed=[])
+    items = list(Answerer(lambda: llm, settings).stream(WHY, WHY_DOCS))
+    assert len(items) == 1 and items[0].text.startswith("- US export controls") and llm.calls == 0
 
 
 def test_stream_refuses_doubted_passages_without_streaming(settings):
@@ -693,3 +741,11 @@ def test_a_question_asking_for_no_name_or_number_is_not_answered_with_the_senten
     answerer, _ = make(settings, reply, reply)
     answer = answerer.answer("What did the court decide in Lumo's fight with Zed?", docs)
     assert answer.refused
+
+
+def test_a_why_follow_up_answered_as_typed_is_probed_with_the_question_it_follows(settings):
+    llm = PointLLM(believed=REASONS, probed=[])
+    earlier = "Which chips is Baidu training its AI models on?"
+    answer = Answerer(lambda: llm, settings).answer("why is it doing that?", WHY_DOCS, earlier=earlier)
+    assert not answer.refused and llm.calls == 0
+    assert all(f"earlier question: {earlier}" in asked for asked in llm.probed)

@@ -357,3 +357,30 @@ def test_names_typed_only_in_earlier_turns_need_not_be_in_the_sentence_naming_th
     assert not asked_now.side_names and not coverage(asked_now, sentence, article).ok
     count = _typed_names(analyse("How many messages did the Sri Lankan blogger send?"), typed)
     assert not count.side_names  # a value is stated of someone: the subject must still be in its sentence
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("How many copies of Halo 3 were sold on its first day in the US?", {"halo 3"}),
+        ("How many copies has Half-Life 2 sold?", {"half-life 2"}),
+        ("Which firm topped the Top 500 list?", {"top 500"}),
+        ("Did Sony sell 3 million PSPs?", set()),
+        ("In which month did 3 launch its 3G network in the UK?", set()),
+        ("What did Apple sell 10 units for?", set()),
+    ],
+)
+def test_a_number_ending_a_name_says_which_one_is_meant(question, named) -> None:
+    assert analyse(question).named_numbers == named
+
+
+def test_another_numbered_edition_of_the_name_does_not_answer() -> None:
+    focus = analyse("How many copies of Halo 3 were sold on its first day in the US?")
+    sentence = "Halo 2 has broken records, with pre-orders of more than 1.5 million in the US alone."
+    gap = coverage(focus, sentence, f"Halo 2 sales {sentence}", title="Halo 2 sales")
+    assert gap.missing_names == ["halo 3"]
+    assert "Halo 3" in describe_gap(focus, gap, "How many copies of Halo 3 were sold on its first day in the US?")
+    stated = coverage(focus, "It sold 1.5 million in the US alone.", "Microsoft's Halo-3 is out.", title="Halo")
+    assert stated.ok
+    top = analyse("Which firm topped the Top 500 list?")
+    assert coverage(top, "IBM's machine topped the Top500 list.", "", title="Supercomputers").ok
