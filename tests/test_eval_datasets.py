@@ -11,7 +11,17 @@ from paths import SHARED_CORPORA
 from eval.datasets_io import QUESTION_TYPES, DatasetError, load_dataset, resolve_dataset, source_problems
 
 CORPORA = SHARED_CORPORA
-SUITES = ("seed", "bbc-tech", "trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4", "trust-dev5")
+SUITES = (
+    "seed",
+    "bbc-tech",
+    "trust-dev",
+    "trust-test",
+    "followup-dev",
+    "trust-dev2",
+    "trust-dev3",
+    "trust-dev4",
+    "trust-dev5",
+)
 TRUST = ("trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4", "trust-dev5")
 DEV = (
     "trust-dev",
