@@ -162,6 +162,7 @@ _ATTRIBUTE_GROUPS = [
     "size big large larger capacity storage gigabytes gb mb tb memory",
     "launch launched launches release released releases debut available availability arrive arrives go on sale",
     "buy bought buys acquire acquired acquires acquisition takeover purchase purchased deal",
+    "pay paid pays paying deal agreement purchase takeover acquisition",  # what a buyer pays is the deal's amount
     "founder founded set up started created",
     "fine fined penalty damages",
     "weight weigh weighs weighed heavy light grams kg kilograms pounds",
@@ -207,6 +208,11 @@ _MONTHS = (
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec"
 ).split()
+# A month the question asks about ("sent in November 2004"), not the end of a period ("the three months to December").
+_IN_MONTH_RE = re.compile(
+    r"\b(?:in|during|for|of|last|this|since)\s+(January|February|March|April|May|June|July|August|September|October"
+    r"|November|December)\b"
+)
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _DATE_VALUE_RE = re.compile(
     r"\b(?:1[5-9]|20)\d{2}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday"
@@ -450,6 +456,9 @@ def _qualifier_forms(question: str) -> list[tuple[str, ...]]:
     for m in _ORDINAL_RE.finditer(question):
         if not any(a <= m.start() < b for a, b in quarter_spans):
             forms.append((m.group(0).lower(),))
+    for m in _IN_MONTH_RE.finditer(question):  # "in November 2004" asks for that month's figure, not October's
+        month = m.group(1).lower()
+        forms.append((month[:3], month) if month != "may" else (month,))
     return forms
 
 

@@ -384,3 +384,31 @@ def test_another_numbered_edition_of_the_name_does_not_answer() -> None:
     assert stated.ok
     top = analyse("Which firm topped the Top 500 list?")
     assert coverage(top, "IBM's machine topped the Top500 list.", "", title="Supercomputers").ok
+
+
+def test_what_a_buyer_pays_is_stated_as_the_deals_amount() -> None:
+    focus = analyse("how much is Lenovo paying for IBM's PC division?")
+    context = "Lenovo buys IBM's PC division"
+    deal = "If the $1.75bn agreement Lenovo signed with IBM on 8 December goes through, it will mark the end of an era."
+    assert coverage(focus, deal, context, title=context).ok
+    profit = "Lenovo's profit for the three months to December was HK$327m, less than 1% up on the year before."
+    assert coverage(focus, profit, context, title=context).missing_focus == ["paying"]
+
+
+def test_a_stake_is_a_share_and_a_year_before_1900_is_a_date() -> None:
+    stake = analyse("What is Time Warner's stake in Google?")
+    owns = "Time Warner said on Friday that it now owns 8% of search-engine Google."
+    assert coverage(stake, owns, "Time Warner profits", title="Time Warner profits").ok
+    assert analyse("How big a stake does Time Warner have in Google?").kind == "percent"
+    assert has_value("date", "AT&T was founded in 1875 by telephone pioneer Alexander Graham Bell.")
+
+
+def test_a_month_is_when_not_whom() -> None:
+    focus = analyse("How much did Lenovo's sales drop in the three months to December?")
+    assert focus.names == {"lenovo"}
+    sales = "But Western firms such as Dell are fighting harder, and Lenovo's sales were down 3.7% by revenue."
+    assert coverage(focus, sales, "Lenovo results for the three months to December", title="Lenovo").ok
+    month = analyse("How many text messages were sent in the UK in November 2004?")
+    october = "The previous highest monthly total was in October 2004, when 2.3 billion were sent."
+    assert coverage(month, october, "UK text messages", title="Text record").missing_qualifiers == ["november"]
+    assert coverage(month, "In Nov 2004 2.1 billion were sent.", "UK text messages", title="Text record").ok
