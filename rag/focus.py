@@ -210,8 +210,8 @@ _MONTHS = (
 ).split()
 # A month the question asks about ("sent in November 2004"), not the end of a period ("the three months to December").
 _IN_MONTH_RE = re.compile(
-    r"\b(?:in|during|for|of|last|this|since)\s+(January|February|March|April|May|June|July|August|September|October"
-    r"|November|December)\b"
+    r"\b(?i:in|during|for|of|last|this|since)\s+((?i:january|february|march|april|june|july|august|september|october"
+    r"|november|december)|May)\b"  # "in may" is rarely the month
 )
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _DATE_VALUE_RE = re.compile(

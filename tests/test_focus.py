@@ -412,3 +412,5 @@ def test_a_month_is_when_not_whom() -> None:
     october = "The previous highest monthly total was in October 2004, when 2.3 billion were sent."
     assert coverage(month, october, "UK text messages", title="Text record").missing_qualifiers == ["november"]
     assert coverage(month, "In Nov 2004 2.1 billion were sent.", "UK text messages", title="Text record").ok
+    assert analyse("In november, how many texts were sent?").forms == (("nov", "november"),)
+    assert analyse("how many texts could be sent in may?").forms == ()
