@@ -128,3 +128,19 @@ def test_the_model_doubts_passages_that_do_not_state_the_answer(answerer, docs):
     assert p_yes("On what date did Alibaba and Baidu shares jump in Hong Kong trading?") == pytest.approx(
         answered, abs=0.02
     )
+
+
+def test_a_why_question_is_answered_with_the_articles_reasons_quoted(answerer, docs):
+    """The real model's yes/no over each candidate sentence picks the points; they are the article's own sentences."""
+    answer = ask(answerer, docs, "Why are Alibaba and Baidu training AI models on their own chips?")
+    assert not answer.refused, answer.debug
+    probabilities = answer.debug["points_probe"]  # the points path answered: nothing was generated
+    assert 2 <= len(probabilities) <= 8 and all(0.0 <= p <= 1.0 for p in probabilities)
+    assert "raw" not in answer.debug
+    points = [line.removeprefix("- ") for line in answer.text.splitlines()]
+    assert 1 <= len(points) <= 3
+    assert all(point.endswith("].") for point in points)  # each point cited
+    for citation in answer.citations:  # and each a sentence of the passage it cites
+        assert citation.evidence and all(e in citation.passage.text for e in citation.evidence)
+    reasons = ("export", "supply", "security", "cost", "efficien", "nvidia")
+    assert any(r in answer.text.lower() for r in reasons), answer.text
