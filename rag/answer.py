@@ -163,6 +163,7 @@ class Plan:
     chronological: bool = False  # a question about time: the answer cites dated passages in date order
     retried: bool = False  # asked again over the best article alone after the first answer failed its checks
     passages_probe: float | None = None  # the model's P("Yes") to "do the passages state the answer?"
+    points_probe: list[float] | None = None  # a why/how question: P("Yes") that each candidate sentence is a point
     articles: dict[str, str] = field(default_factory=dict)  # article id -> its whole text, for the retrieved ones
 
 
@@ -412,7 +413,7 @@ class Answerer:
                 break
             if not any(_similar_words(sentence.text, c.text) for c in chosen):
                 chosen.append(sentence)
-        probabilities = [round(yes, 3) for yes, _ in believed]
+        probabilities = plan.points_probe = [round(yes, 3) for yes, _ in believed]
         if not chosen:
             log.info(
                 "No context sentence gives a reason for %r (P(yes) %s); the model answers", plan.question, probabilities
@@ -457,6 +458,7 @@ class Answerer:
             "declined": bool(declines),
             "context_chars": sum(len(t) for t in shown.values()),
             "passages_probe": plan.passages_probe,
+            "points_probe": plan.points_probe,
         }
         kept = checked.kept
         unanswered: list[str] = []

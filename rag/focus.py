@@ -204,20 +204,19 @@ _NAMED_NUMBER_RE = re.compile(
     r"(?!\s*(?:million|billion|bn|m|k|per|percent|times|[a-z]+s)\b)"
 )
 _QUARTER_RE = re.compile(r"\b(?:q[1-4]|(?:first|second|third|fourth|final) quarter)\b", re.IGNORECASE)
-_MONTHS = (
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec"
-).split()
+_FULL_MONTHS = "january february march april may june july august september october november december".split()
+_MONTHS = _FULL_MONTHS + "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_DAY_WORDS = "|".join(_WEEKDAYS + ["yesterday", "today", "tomorrow"])
 # A month the question asks about ("sent in November 2004"), not the end of a period ("the three months to December").
 _IN_MONTH_RE = re.compile(
-    r"\b(?i:in|during|for|of|last|this|since)\s+((?i:january|february|march|april|june|july|august|september|october"
-    r"|november|december)|May)\b"  # "in may" is rarely the month
+    r"\b(?i:in|during|for|of|last|this|since)\s+((?i:"
+    + "|".join(m for m in _FULL_MONTHS if m != "may")
+    + r")|May)\b"  # "in may" is rarely the month
 )
-_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _DATE_VALUE_RE = re.compile(
-    r"\b(?:1[5-9]|20)\d{2}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday"
-    r"|sunday|yesterday|today|tomorrow|last (?:week|month|year)|next (?:week|month|year)|this (?:week|month|year)"
-    r"|christmas|summer|spring|autumn|winter)\b|\b\d{1,2}(?:st|nd|rd|th)\b",
+    r"\b(?:1[5-9]|20)\d{2}\b|\b(?:" + "|".join(_MONTHS) + r")\b|\b(?:" + _DAY_WORDS + r"|last (?:week|month|year)"
+    r"|next (?:week|month|year)|this (?:week|month|year)|christmas|summer|spring|autumn|winter)\b|\b\d{1,2}(?:st|nd|rd|th)\b",
     re.IGNORECASE,
 )
 _NUMBER_VALUE_RE = re.compile(  # a number starts at a word's start: the "4" of "64" or "P800"'s "800" are not
@@ -235,8 +234,9 @@ _DAY_RE = re.compile(
     + "|".join(_MONTHS)
     + r")\b|\b(?:"
     + "|".join(_MONTHS)
-    + r")\s+\d{1,2}(?:st|nd|rd|th)?\b"
-    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow)\b",
+    + r")\s+\d{1,2}(?:st|nd|rd|th)?\b|\b(?:"
+    + _DAY_WORDS
+    + r")\b",
     re.IGNORECASE,
 )
 _PERCENT_VALUE_RE = re.compile(r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)
@@ -257,8 +257,7 @@ PLACES = {
 
 _WORLDWIDE = {stem(w) for w in "worldwide global globally internationally".split()}
 _NOT_SUBJECTS = content_words(  # capitalised words that name no one: months, days and numbers
-    " ".join(_MONTHS)
-    + " monday tuesday wednesday thursday friday saturday sunday one two three four five six seven eight nine ten"
+    " ".join(_MONTHS + _WEEKDAYS) + " one two three four five six seven eight nine ten"
     " eleven twelve twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands million"
     " millions billion billions dozen dozens half"
 )

@@ -642,6 +642,7 @@ def test_a_why_question_no_sentence_convinces_is_answered_by_the_model(settings)
     llm = PointLLM([reply], believed={"export controls": 0.4}, probed=[])
     answer = Answerer(lambda: llm, settings).answer(WHY, WHY_DOCS)
     assert not answer.refused and "export controls" in answer.text and llm.calls == 1
+    assert 0.4 in answer.debug["points_probe"]  # the probe's verdicts stay with the written answer
 
 
 def test_a_streamed_why_answer_comes_whole(settings):
