@@ -21,8 +21,18 @@ SUITES = (
     "trust-dev3",
     "trust-dev4",
     "trust-dev5",
+    "trust-dev6",
 )
-TRUST = ("trust-dev", "trust-test", "followup-dev", "trust-dev2", "trust-dev3", "trust-dev4", "trust-dev5")
+TRUST = (
+    "trust-dev",
+    "trust-test",
+    "followup-dev",
+    "trust-dev2",
+    "trust-dev3",
+    "trust-dev4",
+    "trust-dev5",
+    "trust-dev6",
+)
 DEV = (
     "trust-dev",
     "followup-dev",
@@ -30,6 +40,7 @@ DEV = (
     "trust-dev3",
     "trust-dev4",
     "trust-dev5",
+    "trust-dev6",
 )  # tuned on; none may share an article with trust-test
 
 
