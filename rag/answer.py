@@ -714,6 +714,8 @@ class Answerer:
 
         lines = []
         for role, text in turns[-2 * HISTORY_TURNS :]:
+            if role != "user" and is_decline(text):
+                continue  # a refusal names nothing to refer back to ("what do the indexed articles say ...?")
             text = re.sub(r"\s*\[\d+\]", "", text)
             lines.append(f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}")
         names = _must_keep(message)
@@ -731,7 +733,8 @@ class Answerer:
             log.warning("Condensing the question failed; using the fallback", exc_info=True)
             return fallback
         cleaned = _clean_rewrite(rewrite)
-        if not _good_rewrite(cleaned, message, fallback.search, [text for _, text in turns[-2 * HISTORY_TURNS :]]):
+        conversation = [text for _, text in turns[-2 * HISTORY_TURNS :]]
+        if not _good_rewrite(cleaned, message, fallback.search, conversation, earlier):
             log.info("Rejected question rewrite %r; searching %r", rewrite, fallback.search)
             return fallback
         return FollowUp(cleaned, cleaned)
@@ -895,16 +898,21 @@ def _names(message: str) -> list[str]:
     return [w for w in re.findall(r"\b[A-Z][A-Za-z0-9]+", message) if w.lower() not in _NOT_NAMES]
 
 
-_NEW_SUBJECT_RE = re.compile(
-    r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?:the\s+)?(?P<subject>[^?.!]+?)\s*[?.!]*\s*$", re.I
+_NEW_SUBJECT_RE = re.compile(  # "what about the DS?", "and the pigs?", "and by year end?": not "and how many ...?"
+    r"^\s*(?:(?:and\s+)?(?:what|how)\s+about|and(?!\s+(?:what|how|who|whom|whose|when|where|which|why|is|are|was|were"
+    r"|did|does|do|can|could|will|would|has|have|had|should)\b))\s+(?:the\s+)?(?P<subject>[^?.!]+?)\s*[?.!]*\s*$",
+    re.I,
 )
 
 
+_TIME_SHIFT_RE = re.compile(r"\b(?:year|month|week|day|quarter|before|after|end|earlier|later|today|now|then)\b", re.I)
+
+
 def _new_subject(message: str) -> list[str]:
-    """The words of the new subject of "what about creative's zen micro?" (however it is typed): the rewrite must
-    keep them."""
+    """The words of the new subject of "what about creative's zen micro?" or "and the pigs?" (however it is
+    typed): the rewrite must keep them. Not a shift in time ("and the year before?" becomes "in 2003")."""
     m = _NEW_SUBJECT_RE.match(message)
-    if not m or len(m.group("subject").split()) > 5:
+    if not m or len(m.group("subject").split()) > 5 or _TIME_SHIFT_RE.search(m.group("subject")):
         return []
     return [w for w in re.findall(r"[A-Za-z0-9][\w-]+", m.group("subject")) if w.lower() not in STOPWORDS]
 
@@ -963,13 +971,34 @@ def _clean_rewrite(text: str) -> str:
     return text.strip().strip('"').strip("'").strip()
 
 
-def _good_rewrite(rewrite: str, message: str, fallback: str, conversation: Sequence[str]) -> bool:
-    """A rewrite must be one short line that keeps the names the user just typed and takes something from the
-    conversation ("Who is backing the travel one?" took nothing: it is the follow-up again)."""
+_ASKING_WORDS = content_words("many much actually really exactly else")  # words that ask and name nothing
+_ASKS_RE = re.compile(
+    r"\b(?:what|which|who|whom|whose|when|where|why|how(?:\s+(?:many|much|long|big|old|far))?)\b", re.I
+)
+
+
+def _asks(question: str) -> str:
+    """The question word ("how many", "why"): "why did he argue X?" asks something new of "who argued X?"."""
+    m = _ASKS_RE.search(question)
+    return m.group(0).lower() if m else ""
+
+
+def _good_rewrite(
+    rewrite: str, message: str, fallback: str, conversation: Sequence[str], earlier: str | None = None
+) -> bool:
+    """A rewrite must be one short line that keeps the names the user just typed, takes something from the
+    conversation ("Who is backing the travel one?" took nothing: it is the follow-up again) and is not just the
+    previous question again."""
     if not rewrite or len(rewrite) > 2 * len(fallback) + 80 or is_decline(rewrite):
         return False
     if any(name.lower() not in rewrite.lower() for name in _must_keep(message)):
         return False
+    if (
+        earlier
+        and content_words(rewrite) <= content_words(earlier) | _ASKING_WORDS
+        and _asks(rewrite) == _asks(earlier)
+    ):
+        return False  # "and how many less serious fixes?" rewritten as the previous question again
     said = content_words(" ".join(conversation))
     if not content_words(rewrite) & (said - content_words(message)):
         # Nothing taken from the conversation: right only when the message stood alone, which shows in names the

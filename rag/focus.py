@@ -763,9 +763,28 @@ def _names_other_subject(evidence: str, asked: frozenset[str]) -> bool:
     return False
 
 
+# Titles users abbreviate and articles spell out ("who's their MD?": "Adrian Palmer, managing director").
+_SPELLED_OUT = {
+    abbreviation: [content_words(spelling) for spelling in spellings.split("|")]
+    for abbreviation, spellings in {
+        "md": "managing director",
+        "ceo": "chief executive|boss",
+        "cfo": "chief financial officer|finance director",
+        "cto": "chief technology officer|chief technical officer",
+        "coo": "chief operating officer",
+        "vp": "vice president|vice-president",
+        "pm": "prime minister",
+        "mp": "member of parliament",
+        "mep": "member of the european parliament",
+    }.items()
+}
+
+
 def _name_in(name: str, words: set[str]) -> bool:
-    """A name is in words, in the singular or plural ("TPUs" and "TPU", "PC" and "PCs")."""
-    return name in words or name + "s" in words or (name.endswith("s") and name[:-1] in words)
+    """A name is in words, in the singular or plural ("TPUs" and "TPU", "PC" and "PCs"), or spelled out ("MD")."""
+    if name in words or name + "s" in words or (name.endswith("s") and name[:-1] in words):
+        return True
+    return any(spelling <= words for spelling in _SPELLED_OUT.get(name, ()))
 
 
 def describe_gap(focus: QuestionFocus, gap: Coverage, question: str) -> str:

@@ -248,18 +248,66 @@ def test_standalone_message_is_kept_without_an_llm_call(settings):
     assert llm.calls == 0
 
 
-@pytest.mark.parametrize("message", ["what's the first thing it'll work on?", "and when they’re launching overseas?"])
-def test_a_contracted_pronoun_marks_a_follow_up(settings, message):
-    answerer, llm = make(settings, "Which chips will Baidu's new project work on first?")
-    assert answerer.condense(message, HISTORY) == "Which chips will Baidu's new project work on first?"
+@pytest.mark.parametrize(
+    ("message", "rewrite"),
+    [
+        ("what's the first thing it'll work on?", "Which chips will Baidu's new project work on first?"),
+        ("and when they’re launching overseas?", "When are Alibaba and Baidu launching their chips overseas?"),
+    ],
+)
+def test_a_contracted_pronoun_marks_a_follow_up(settings, message, rewrite):
+    answerer, llm = make(settings, rewrite)
+    assert answerer.condense(message, HISTORY) == rewrite
     assert llm.calls == 1
 
 
-@pytest.mark.parametrize("message", ["which European project is that research part of?", "who backs the travel one?"])
-def test_a_place_name_or_the_one_does_not_make_a_message_stand_alone(settings, message):
-    answerer, llm = make(settings, "Which European project is Baidu's chip research part of?")
-    assert answerer.condense(message, HISTORY) == "Which European project is Baidu's chip research part of?"
+@pytest.mark.parametrize(
+    ("message", "rewrite"),
+    [
+        (
+            "which European project is that research part of?",
+            "Which European project is Baidu's chip research part of?",
+        ),
+        ("who backs the travel one?", "Who backs Baidu's travel chip project?"),
+    ],
+)
+def test_a_place_name_or_the_one_does_not_make_a_message_stand_alone(settings, message, rewrite):
+    answerer, llm = make(settings, rewrite)
+    assert answerer.condense(message, HISTORY) == rewrite
     assert llm.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "kept"), [("and the pigs?", "pigs"), ("and the iranian one?", "iranian"), ("and adults?", "adults")]
+)
+def test_the_new_subject_of_and_must_survive_the_rewrite(settings, message, kept):
+    answerer, llm = make(settings, "Which companies moved AI training to their own chips?")
+    assert answerer.condense(message, HISTORY).startswith(message)  # the previous question again: rejected
+    assert f"must mention: {kept}." in llm.prompts[0]
+
+
+def test_a_shift_in_time_may_be_rewritten_as_a_date(settings):
+    history = [("What revenue did Reuters report for 2004?", "£2.9bn [1].")]
+    answerer, llm = make(settings, "What revenue did Reuters report for 2003?")
+    assert answerer.condense("and the year before?", history) == "What revenue did Reuters report for 2003?"
+    assert "must mention" not in llm.prompts[0]
+
+
+def test_a_rewrite_that_is_the_previous_question_again_falls_back(settings):
+    answerer, _ = make(settings, "Which companies moved AI training onto their own chips?")
+    out = answerer.condense("and how many less serious fixes?", HISTORY)
+    assert out == "and how many less serious fixes? Which companies moved AI training to their own chips?"
+
+
+def test_a_refusal_in_the_conversation_is_not_shown_to_the_rewrite(settings):
+    history = [
+        ("What do the FBI virus e-mails say?", "The indexed articles don't contain the answer to this question.")
+    ]
+    answerer, llm = make(settings, "What do the FBI virus e-mails say you've done?")
+    assert answerer.condense("and what do they say you've done?", history) == (
+        "What do the FBI virus e-mails say you've done?"
+    )
+    assert "indexed articles" not in llm.prompts[0]
 
 
 def test_a_rewrite_that_takes_nothing_from_the_conversation_falls_back(settings):

@@ -114,6 +114,13 @@ def test_names_match_in_singular_and_plural():
     assert coverage(f, "Apple sells phones.", strict=False).missing_names == ["tpus"]
 
 
+def test_an_abbreviated_title_matches_the_title_spelled_out():
+    f = analyse("Who is Ontrack Data Recovery's MD?")
+    said = '"Data can disappear," said Adrian Palmer, managing director of Ontrack Data Recovery.'
+    assert coverage(f, said).ok
+    assert coverage(f, "Adrian Palmer, a director of Ontrack Data Recovery, said data can disappear.").missing_names
+
+
 def test_before_the_model_one_of_many_names_may_be_worded_differently_but_not_a_model_number():
     tube = analyse("What is the Transport for London campaign at Tube stations called?")
     assert not coverage(tube, "Transport for London calls it Tap In.", strict=False).missing_names
