@@ -34,16 +34,19 @@ WordSimilarity = Callable[[str, Sequence[str]], list[float]]
 # phone~handset 0.60, age~years 0.61 pass; speed~power 0.44, weight~tall 0.41, consumption~power 0.39 do not.
 FOCUS_SIMILARITY = 0.55
 
-_REASON_RE = re.compile(
-    r"^\s*(?:why\b|how come\b|for what reasons?\b|what (?:made|led|drove|prompted|caused|motivated)\b"
+_REASON_RE = re.compile(  # at the start of the question or of a clause ("According to the survey, why do ...")
+    r"(?:^\s*|[,;:]\s+|\s[-–—]\s+)(?:why\b|how come\b|for what reasons?\b|what (?:made|led|drove|prompted|caused|causes"
+    r"|motivated|makes (?!up\b))\b"
     r"|what (?:are|were|is|was) (?:the |some of the )?(?:main |key |chief |major |two |three |stated )?"
     r"(?:reasons?|causes?|concerns?|worries|fears|risks?|dangers|benefits?|advantages?|problems?|factors?|motives?"
     r"|drivers?|arguments?|criticisms?|objections?|goals?|aims?|issues?|challenges?|threats?|complaints?|doubts?"
     r"|reservations?|drawbacks?|downsides?|disadvantages?|limitations?|hurdles?|obstacles?|barriers?|weaknesses"
     r"|consequences?|implications?)\b"
     r"|what (?:\w+ )?(?:problems|concerns|worries|fears|risks|dangers|benefits|advantages|challenges|threats"
-    r"|reasons|obstacles|difficulties|doubts|reservations|drawbacks|criticisms|objections|hurdles|limitations)"
-    r" (?:does|do|did|will|would|could|can|are|were|is|was|has|have)\b"
+    r"|reasons|obstacles|difficulties|doubts|reservations|drawbacks|criticisms|objections|hurdles|limitations"
+    r"|arguments|trends|effects)(?: \S+){0,6}? (?:does|do|did|will|would|could|can|are|were|is|was|has|have)\b"
+    r"|what (?:could|might|would|will) (?:stop|prevent|hold back|hamper)\b|what(?:'s| is) putting\b"
+    r"|what (?:are|were|is|was) (?:\w+ ){1,3}(?:afraid|worried|concerned)\b"
     r"|what (?:could|can|might|would) go wrong\b"
     # "What still stands in the way of ...", "What makes it hard to ...", "What is holding back ...", "What is
     # behind ...": reasons asked without the word "why"
@@ -55,7 +58,7 @@ _REASON_RE = re.compile(
     re.IGNORECASE,
 )
 _HOW_RE = re.compile(
-    r"^\s*(?:how (?:does|do|did|will|would|can|could|is|are|was|were|has|have|might|should)\b"
+    r"(?:^\s*|[,;:]\s+|\s[-–—]\s+)(?:how (?:does|do|did|will|would|can|could|is|are|was|were|has|have|might|should)\b"
     r"|in what ways?\b|what (?:steps|measures|methods)\b"
     r"|what (?:can|could|should|must|might) (?:\w+ ){1,3}do\b)",  # "What can people do to protect themselves?"
     re.IGNORECASE,
