@@ -114,7 +114,7 @@ _NAME_NOUNS = {
 }
 _MODEL_NUMBER_RE = re.compile(r"\b(?:model|serial|part|product) (?:number|name|code)s?\b|\bcode ?names?\b", re.I)
 _CALLED_RE = re.compile(
-    r"^\s*(?:what|which)\b.*\b(?:call(?:s|ed)?|name[sd]?|dub(?:s|bed)?|nickname[sd]?|known as)\b(?!\s+(?:for|on|off|up)\b)",
+    r"^\s*(?:what|which)\b.*\b(?<!so-)(?:call(?:s|ed)?|name[sd]?|dub(?:s|bed)?|nickname[sd]?|known as)\b(?!\s+(?:for|on|off|up)\b)",
     re.I,
 )
 _YESNO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b", re.I)

@@ -18,6 +18,7 @@ KINDS = [
     ("What could stop the chip from reaching living rooms?", "reason"),
     ("In his column, how was his girlfriend affected when the modem died?", "how"),
     ("What makes up the bulk of the firm's sales?", "other"),
+    ("What do the e-mails spreading the so-called FBI virus say you've done?", "other"),
     ("How does the anti-tremor mouse work?", "how"),
     ("What should users do to keep their laptops safe?", "how"),
     ("What does the new chip do?", "other"),
