@@ -78,6 +78,7 @@ _MONEY_RE = re.compile(
     r"|^\s*what (?:is|was|are|were|will be)\b.*\b(?:revenues?|profits?|turnover|net income|earnings)\b\s*(?:\?|$|\b(?:in|for|at|of|last|this|next)\b)"
     r"|\b(?:price|cost|fee|fine|revenue|revenues|profits?|turnover|sales|salary|budget|valuation|funding|deal)\b.*\bhow much\b"
     r"|\bwhat (?:is|was|will be|would be) the (?:\w+ )?(?:price|cost|fee|fine|value|valuation|budget)\b"
+    r"|\bhow (?:big|large|much) an? (?:fine|penalty|payout|pay-out|bill|bonus|salary|settlement|bid|offer)\b"
     r"|\bwhat (?:did|does|do|will|would) (?:\w+ ){1,3}(?:pay|spend|bid)\b(?! (?:attention|tribute|homage))"  # "what did X pay for Y?"
     r"|\bfor how much\b|\bat what price\b|\bwhat (?:sum|amount)\b|\bwhat\b.*\b(?:cost|costs|charge|charges)\b.*\??$|\bhow much money\b",
     re.IGNORECASE,
@@ -110,7 +111,8 @@ _NAME_NOUNS = {
     programme application app film movie show series album band device gadget handset phone model brand chip
     processor format system technology standard protocol language award prize virus worm search engine drama
     documentary novel book song track channel station magazine newspaper newsletter blog podcast project campaign
-    scheme initiative feature tool robot character event festival exhibition conference""".split()
+    scheme initiative feature tool robot character event festival exhibition conference unit division department
+    agency bureau""".split()
 }
 _MODEL_NUMBER_RE = re.compile(r"\b(?:model|serial|part|product) (?:number|name|code)s?\b|\bcode ?names?\b", re.I)
 _CALLED_RE = re.compile(
@@ -242,6 +244,7 @@ _DAY_RE = re.compile(
     + r")\b",
     re.IGNORECASE,
 )
+_RANGE_VALUE_RE = re.compile(r"\b\d[\d,.]*\s*(?:to|-|–)\s*\d|\bbetween \d[\d,.]* and \d", re.I)
 _PERCENT_VALUE_RE = re.compile(r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)
 _CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
 _NAME_LIKE = r"(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)"  # Sony, phpBB, iPod
@@ -649,6 +652,8 @@ def _named_by_value(kind: Kind, word: str, evidence: str) -> bool:
         return bool(_PERCENT_VALUE_RE.search(evidence))
     if kind == "date" and word == "day":
         return bool(_DAY_RE.search(evidence))
+    if word == "rang":  # "which age range": "11 to 14-year-olds"
+        return bool(_RANGE_VALUE_RE.search(evidence))
     return False
 
 
@@ -687,7 +692,9 @@ def coverage(
         )
         for s, written in focus.focus_words
     ]
-    if named and focus.focus_words[-1][0] in _MEASURES:
+    # A name's category is not measured: "which FBI unit" is answered by "the Internet Fraud Complaint Center".
+    head = focus.focus_words[-1][0] if focus.focus_words else ""
+    if named and head in _MEASURES and not (focus.kind in NAME_KINDS and head in _NAME_NOUNS):
         head_written, head_ok = named[-1]
         modifiers = named[:-1]
         if not head_ok:

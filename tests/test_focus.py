@@ -121,6 +121,17 @@ def test_names_match_in_singular_and_plural():
     assert coverage(f, "Apple sells phones.", strict=False).missing_names == ["tpus"]
 
 
+def test_a_range_is_stated_by_two_numbers_and_a_unit_is_a_name_category():
+    ages = analyse("Which age range are the school lessons on piracy designed for?")
+    assert coverage(ages, "The lessons, aimed at 11 to 14-year-olds, cover copyright.").ok
+    assert not coverage(ages, "The lessons, aimed at teenagers, cover copyright.").ok
+    unit = analyse("Which FBI unit do the e-mails say has been watching people?")
+    assert unit.kind == "name"
+    assert coverage(unit, "They say the FBI's Internet Fraud Complaint Center has been watching them.").ok
+    fine = analyse("How big a fine was the DVD pirate given?")
+    assert fine.kind == "money" and not coverage(fine, "The DVD pirate was given a three-year jail sentence.").ok
+
+
 def test_an_abbreviated_title_matches_the_title_spelled_out():
     f = analyse("Who is Ontrack Data Recovery's MD?")
     said = '"Data can disappear," said Adrian Palmer, managing director of Ontrack Data Recovery.'
