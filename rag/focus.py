@@ -467,8 +467,12 @@ def _qualifier_forms(question: str) -> list[tuple[str, ...]]:
     return forms
 
 
+_WH_IS_RE = re.compile(r"\b(what|which|who|where|when|how)['’]s\b", re.I)
+
+
 def analyse(question: str) -> QuestionFocus:
     """The kind, focus and qualifiers of a question."""
+    question = _WH_IS_RE.sub(r"\1 is", question)  # "What's the daily circulation of ...?" reads as "What is"
     kind = question_kind(question)
     phrase = (_focus_phrase(question) or _lead_noun(question, False)) if kind not in EXPLANATION_KINDS else ""
     names = _question_names(question)

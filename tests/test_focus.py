@@ -132,6 +132,12 @@ def test_a_range_is_stated_by_two_numbers_and_a_unit_is_a_name_category():
     assert fine.kind == "money" and not coverage(fine, "The DVD pirate was given a three-year jail sentence.").ok
 
 
+def test_whats_reads_as_what_is():
+    f = analyse("What's the daily circulation of the Hindi paper Dainik Jagran?")
+    assert f.focus_words == analyse("What is the daily circulation of the Hindi paper Dainik Jagran?").focus_words
+    assert [written for _, written in f.focus_words] == ["daily", "circulation"]
+
+
 def test_an_abbreviated_title_matches_the_title_spelled_out():
     f = analyse("Who is Ontrack Data Recovery's MD?")
     said = '"Data can disappear," said Adrian Palmer, managing director of Ontrack Data Recovery.'
