@@ -786,7 +786,7 @@ _SPELLED_OUT = {
         "cfo": "chief financial officer|finance director",
         "cto": "chief technology officer|chief technical officer",
         "coo": "chief operating officer",
-        "vp": "vice president|vice-president",
+        "vp": "vice president",
         "pm": "prime minister",
         "mp": "member of parliament",
         "mep": "member of the european parliament",
