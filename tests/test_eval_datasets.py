@@ -11,28 +11,6 @@ from paths import SHARED_CORPORA
 from eval.datasets_io import QUESTION_TYPES, DatasetError, load_dataset, resolve_dataset, source_problems
 
 CORPORA = SHARED_CORPORA
-SUITES = (
-    "seed",
-    "bbc-tech",
-    "trust-dev",
-    "trust-test",
-    "followup-dev",
-    "trust-dev2",
-    "trust-dev3",
-    "trust-dev4",
-    "trust-dev5",
-    "trust-dev6",
-)
-TRUST = (
-    "trust-dev",
-    "trust-test",
-    "followup-dev",
-    "trust-dev2",
-    "trust-dev3",
-    "trust-dev4",
-    "trust-dev5",
-    "trust-dev6",
-)
 DEV = (
     "trust-dev",
     "followup-dev",
@@ -42,6 +20,8 @@ DEV = (
     "trust-dev5",
     "trust-dev6",
 )  # tuned on; none may share an article with trust-test
+TRUST = (*DEV, "trust-test")
+SUITES = ("seed", "bbc-tech", *TRUST)
 
 
 @pytest.fixture(scope="module")
