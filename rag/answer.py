@@ -19,7 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
-from core.text import STOPWORDS, content_words, stem
+from core.text import STOPWORDS, content_words, split_sentences, stem
 from core.types import Answer, Citation, Passage, RefusalReason
 from rag.citations import CitedSentence, parse_answer, render_answer
 from rag.claims import ClaimChecker, Embed, cosine, is_decline, numbers_in
@@ -714,7 +714,7 @@ class Answerer:
 
         lines = []
         for role, text in turns[-2 * HISTORY_TURNS :]:
-            if role != "user" and is_decline(text):
+            if role != "user" and all(is_decline(s) for s in split_sentences(text)):
                 continue  # a refusal names nothing to refer back to ("what do the indexed articles say ...?")
             text = re.sub(r"\s*\[\d+\]", "", text)
             lines.append(f"{'User' if role == 'user' else 'Assistant'}: {text[:400]}")

@@ -308,6 +308,12 @@ def test_a_refusal_in_the_conversation_is_not_shown_to_the_rewrite(settings):
         "What do the FBI virus e-mails say you've done?"
     )
     assert "indexed articles" not in llm.prompts[0]
+    in_part = [
+        ("What does the PSP cost?", "It costs $250 in the US [1]. The articles don't say what it costs in the UK.")
+    ]
+    answerer, llm = make(settings, "When does Sony's PSP launch in the US?")
+    answerer.condense("and when does it launch?", in_part)
+    assert "$250" in llm.prompts[0]  # an answer given in part is kept
 
 
 def test_a_rewrite_that_takes_nothing_from_the_conversation_falls_back(settings):
