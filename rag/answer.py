@@ -712,8 +712,9 @@ class Answerer:
         fallback = FollowUp(message, f"{message} {earlier}" if earlier else message, earlier)
         from llama_index.core.llms import ChatMessage
 
+        recent = turns[-2 * HISTORY_TURNS :]
         lines = []
-        for role, text in turns[-2 * HISTORY_TURNS :]:
+        for role, text in recent:
             if role != "user" and all(is_decline(s) for s in split_sentences(text)):
                 continue  # a refusal names nothing to refer back to ("what do the indexed articles say ...?")
             text = re.sub(r"\s*\[\d+\]", "", text)
@@ -733,8 +734,7 @@ class Answerer:
             log.warning("Condensing the question failed; using the fallback", exc_info=True)
             return fallback
         cleaned = _clean_rewrite(rewrite)
-        conversation = [text for _, text in turns[-2 * HISTORY_TURNS :]]
-        if not _good_rewrite(cleaned, message, fallback.search, conversation, earlier):
+        if not _good_rewrite(cleaned, message, fallback.search, [text for _, text in recent], earlier):
             log.info("Rejected question rewrite %r; searching %r", rewrite, fallback.search)
             return fallback
         return FollowUp(cleaned, cleaned)

@@ -34,8 +34,10 @@ WordSimilarity = Callable[[str, Sequence[str]], list[float]]
 # phone~handset 0.60, age~years 0.61 pass; speed~power 0.44, weight~tall 0.41, consumption~power 0.39 do not.
 FOCUS_SIMILARITY = 0.55
 
-_REASON_RE = re.compile(  # at the start of the question or of a clause ("According to the survey, why do ...")
-    r"(?:^\s*|[,;:]\s+|\s[-–—]\s+)(?:why\b|how come\b|for what reasons?\b|what (?:made|led|drove|prompted|caused|causes"
+# Reasons and ways are asked at the start of the question or of a clause ("According to the survey, why do ...").
+_CLAUSE_START = r"(?:^\s*|[,;:]\s+|\s[-–—]\s+)"
+_REASON_RE = re.compile(
+    _CLAUSE_START + r"(?:why\b|how come\b|for what reasons?\b|what (?:made|led|drove|prompted|caused|causes"
     r"|motivated|makes (?!up\b))\b"
     r"|what (?:are|were|is|was) (?:the |some of the )?(?:main |key |chief |major |two |three |stated )?"
     r"(?:reasons?|causes?|concerns?|worries|fears|risks?|dangers|benefits?|advantages?|problems?|factors?|motives?"
@@ -58,7 +60,7 @@ _REASON_RE = re.compile(  # at the start of the question or of a clause ("Accord
     re.IGNORECASE,
 )
 _HOW_RE = re.compile(
-    r"(?:^\s*|[,;:]\s+|\s[-–—]\s+)(?:how (?:does|do|did|will|would|can|could|is|are|was|were|has|have|might|should)\b"
+    _CLAUSE_START + r"(?:how (?:does|do|did|will|would|can|could|is|are|was|were|has|have|might|should)\b"
     r"|in what ways?\b|what (?:steps|measures|methods)\b"
     r"|what (?:can|could|should|must|might) (?:\w+ ){1,3}do\b)",  # "What can people do to protect themselves?"
     re.IGNORECASE,
@@ -244,6 +246,7 @@ _DAY_RE = re.compile(
     + r")\b",
     re.IGNORECASE,
 )
+_RANGE = stem("range")
 _RANGE_VALUE_RE = re.compile(r"\b\d[\d,.]*\s*(?:to|-|–)\s*\d|\bbetween \d[\d,.]* and \d", re.I)
 _PERCENT_VALUE_RE = re.compile(r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)
 _CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
@@ -656,7 +659,7 @@ def _named_by_value(kind: Kind, word: str, evidence: str) -> bool:
         return bool(_PERCENT_VALUE_RE.search(evidence))
     if kind == "date" and word == "day":
         return bool(_DAY_RE.search(evidence))
-    if word == "rang":  # "which age range": "11 to 14-year-olds"
+    if word == _RANGE:  # "which age range": "11 to 14-year-olds"
         return bool(_RANGE_VALUE_RE.search(evidence))
     return False
 
