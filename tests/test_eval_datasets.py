@@ -19,6 +19,7 @@ DEV = (
     "trust-dev4",
     "trust-dev5",
     "trust-dev6",
+    "trust-dev7",
 )  # tuned on; none may share an article with trust-test
 TRUST = (*DEV, "trust-test")
 SUITES = ("seed", "bbc-tech", *TRUST)
