@@ -299,7 +299,7 @@ def content_words(text: str) -> set[str]:
         if tok in _NUMBER_WORDS and tok != "one":
             out.add("#" + _NUMBER_WORDS[tok])
         elif is_number(tok):
-            number = _normalize_number(tok)
+            number = _normalize_number(tok.removesuffix("'s"))  # "the P800's speed" names the P800
             out.add("#" + number)
             bare = re.match(r"\d[\d.]*", number)
             if bare and bare.group(0) != number and not number.startswith(bare.group(0) + "."):

@@ -147,6 +147,7 @@ def test_content_words_drop_stopwords_and_filler_and_keep_numbers() -> None:
     assert words == {"chip", "train", "#3", "week"}
     assert content_words("It costs $2.5bn, up 7%") == {"#2.5bn", "#2.5", "cost", "#7"}
     assert content_words("Based on the information in the passages:") == set()
+    assert content_words("the Z1's price") == content_words("the Z1 price") == {"#z1", "pric"}  # a model's possessive
 
 
 def test_search_stopwords_extend_the_claim_stopwords() -> None:
