@@ -46,14 +46,15 @@ _REASON_RE = re.compile(
     r"|consequences?|implications?)\b"
     r"|what (?:\w+ )?(?:problems|concerns|worries|fears|risks|dangers|benefits|advantages|challenges|threats"
     r"|reasons|obstacles|difficulties|doubts|reservations|drawbacks|criticisms|objections|hurdles|limitations"
-    r"|arguments|trends|effects)(?: \S+){0,6}? (?:does|do|did|will|would|could|can|are|were|is|was|has|have)\b"
+    r"|arguments|trends|effects|troubles|setbacks|woes|pressures)(?: \S+){0,6}? (?:does|do|did|will|would|could|can|are|were"
+    r"|is|was|has|have)\b"
     r"|what (?:could|might|would|will) (?:stop|prevent|hold back|hamper)\b|what(?:'s| is) putting\b"
     r"|what (?:are|were|is|was) (?:\w+ ){1,3}(?:afraid|worried|concerned)\b"
-    r"|what (?:could|can|might|would) go wrong\b"
+    r"|what (?:could|can|might|would) go wrong\b|what (?:went|has gone|had gone|is going|was going) wrong\b"
     # "What still stands in the way of ...", "What makes it hard to ...", "What is holding back ...", "What is
     # behind ...": reasons asked without the word "why"
     r"|what (?:still )?(?:stands?|stood) in the way\b|what(?:'s| is| was| are| were) (?:still )?(?:holding|keeping"
-    r"|stopping|preventing|behind|driving)\b"
+    r"|stopping|preventing|behind|driving|fuelling|fueling|pushing|powering|boosting|hurting|dragging)\b"
     r"|what (?:makes|made) (?:\w+ ){1,3}(?:so |more |less )?(?:hard|harder|difficult|easy|easier|possible|impossible"
     r"|attractive|popular|risky|dangerous|expensive|cheap|cheaper|vulnerable|successful|different)\b"
     r"|what (?:makes|made) (?:\w+ ){1,4}(?:such )?(?:a )?(?:good|great|ideal|natural|better|perfect|poor|bad) (?:fit|choice|match|option)\b)",
@@ -62,7 +63,9 @@ _REASON_RE = re.compile(
 _HOW_RE = re.compile(
     _CLAUSE_START + r"(?:how (?:does|do|did|will|would|can|could|is|are|was|were|has|have|might|should)\b"
     r"|in what ways?\b|what (?:steps|measures|methods)\b"
-    r"|what (?:can|could|should|must|might) (?:\w+ ){1,3}do\b)",  # "What can people do to protect themselves?"
+    r"|what (?:can|could|should|must|might) (?:\w+ ){1,3}do\b"  # "What can people do to protect themselves?"
+    # "What does Hewitt want done to ...?", "What do the MPs recommend?"
+    r"|what (?:do|does|did) (?:\w+ ){1,3}(?:(?:want|wants|plan|plans) (?:done|to do|to change)|propose|suggest|recommend)\b)",
     re.IGNORECASE,
 )
 _HOW_QUANTITY_RE = re.compile(r"^\s*how (?:many|much|long|old|big|large|fast|far|often|soon|high|tall|heavy)\b", re.I)
@@ -75,7 +78,8 @@ _MONEY_RE = re.compile(
     r"\bhow much\b.*\b(?:cost|costs|pay|paid|paying|spend|spent|spending|worth|charge|charged|sell|sold|price|priced"
     r"|raise|raised|invest|invested|investing|fine|fined|earn|earned|make|made|lose|lost|value|valued|fund|funding"
     r"|give|given|gave|giving|offer|offered|offering|bid|contribute|contributed|donate|donated|owe|owed)\b"
-    r"|\bhow much (?:revenue|profit|income|turnover|sales|cash|money)\b"
+    r"|\bhow much (?:revenue|profit|income|turnover|sales|cash|money|compensation|damages|funding|investment|tax|debt"
+    r"|debts|capital|rent|royalties|ransom|subsidy|aid)\b"
     # "What were Electronic Arts' revenues in 2003?": an amount, though no "how much"
     r"|^\s*what (?:is|was|are|were|will be)\b.*\b(?:revenues?|profits?|turnover|net income|earnings)\b\s*(?:\?|$|\b(?:in|for|at|of|last|this|next)\b)"
     r"|\b(?:price|cost|fee|fine|revenue|revenues|profits?|turnover|sales|salary|budget|valuation|funding|deal)\b.*\bhow much\b"
@@ -215,6 +219,7 @@ _FULL_MONTHS = "january february march april may june july august september octo
 _MONTHS = _FULL_MONTHS + "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 _DAY_WORDS = "|".join(_WEEKDAYS + ["yesterday", "today", "tomorrow"])
+_WHEN_WORDS = {stem(w) for w in _MONTHS + _WEEKDAYS}
 # A month the question asks about ("sent in November 2004"), not the end of a period ("the three months to December").
 _IN_MONTH_RE = re.compile(
     r"\b(?i:in|during|for|of|last|this|since)\s+((?i:"
@@ -291,6 +296,9 @@ class QuestionFocus:
     side_names: frozenset[str] = frozenset()  # names only cited as a source or an example ("according to Sophos")
     full_names: frozenset[tuple[str, frozenset[str]]] = frozenset()  # ("nielsen", {"jakob", "nielsen"})
     named_numbers: frozenset[str] = frozenset()  # "halo 3": a number that ends a name says which one is meant
+    # words of the conversation's earlier question, for a follow-up answered beside it: naming its subject again
+    # ("Charlie Bell died aged 44", asked "who's running the company now?") gives no value
+    earlier_words: frozenset[str] = frozenset()
 
     @property
     def explanation(self) -> bool:
@@ -606,7 +614,7 @@ def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozense
             first = m.group(0).lower()
             if m.start() == 0 and (first in STOPWORDS or not content_words(first) or first.endswith(("ing", "ly"))):
                 continue  # "The", "According", "Reportedly" start sentences; "Bloglines was bought" names
-            words = content_words(m.group(0)) - asked
+            words = content_words(m.group(0)) - asked - _WHEN_WORDS  # "on 28 March" names no place, firm or person
             if words and (kind == "place" or words - PLACES):  # "in the Netherlands" names no firm or person
                 return True
         return bool(_NUMBER_VALUE_RE.search(text)) and kind == "name"  # "Windows XP SP2", "Metal Slug 3"
@@ -759,8 +767,9 @@ def coverage(
         absent = []
     if strict and absent and not result.missing_names and _names_other_subject(evidence, focus.words):
         result.missing_names = absent
-    result.has_value = has_value(focus.kind, answer or evidence, focus.words)
-    if answer and not has_value(focus.kind, evidence, focus.words):
+    asked = focus.words | focus.earlier_words
+    result.has_value = has_value(focus.kind, answer or evidence, asked)
+    if answer and not has_value(focus.kind, evidence, asked):
         result.has_value = False  # the value must come from the passages, not only from the model
     if "day" in {w for _, w in focus.focus_words} and focus.kind == "date" and not _DAY_RE.search(evidence):
         result.has_value = False  # "on which day" wants a day, not only a year or a month

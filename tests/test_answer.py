@@ -656,6 +656,41 @@ def test_why_questions_are_not_probed(settings):
     assert not answer.refused and not any("Do the passages above state" in asked for asked in llm.probed)
 
 
+BATTERY_DOCS = passages("The Lumo Z1 phone runs for 12 hours between charges, Lumo said. It went on sale in March.")
+BATTERY = "What is the battery life of the Lumo Z1?"  # "battery life" is in no sentence: only the model can tell
+
+
+def test_a_sentence_naming_the_attribute_in_other_words_is_answered_when_the_model_vouches_for_it(settings):
+    llm = ProbingLLM(["The Lumo Z1 runs for 12 hours between charges [1]."], p_yes=0.9, probed=[])
+    answer = Answerer(lambda: llm, settings).answer(BATTERY, BATTERY_DOCS)
+    assert not answer.refused and "12 hours" in answer.text and llm.calls == 1
+    assert llm.probed[0] == (
+        f"Question: {BATTERY}\nDoes the sentence below state the answer to this question? Reply Yes or No.\n"
+        "Sentence: The Lumo Z1 phone runs for 12 hours between charges, Lumo said."
+    )
+    assert len(llm.probed) == 2  # the best sentences, at most two
+
+
+def test_a_sentence_the_model_does_not_vouch_for_is_refused_before_it_answers(settings):
+    llm = ProbingLLM(["The Lumo Z1 runs for 12 hours between charges [1]."], p_yes=0.2, probed=[])
+    answer = Answerer(lambda: llm, settings).answer(BATTERY, BATTERY_DOCS)
+    assert answer.refused and answer.refusal_reason == "not_addressed" and llm.calls == 0
+    assert "battery life" in answer.refusal_detail
+
+
+def test_without_token_probabilities_the_attribute_must_be_named(settings):
+    answerer, llm = make(settings, "The Lumo Z1 runs for 12 hours between charges [1].")
+    answer = answerer.answer(BATTERY, BATTERY_DOCS)
+    assert answer.refused and answer.refusal_reason == "not_addressed" and llm.calls == 0
+
+
+def test_a_vouched_sentence_still_needs_the_question_names(settings):
+    docs = passages("The Nova X2 phone runs for 12 hours between charges, Nova said.")
+    llm = ProbingLLM(["The Nova X2 runs for 12 hours [1]."], p_yes=0.99, probed=[])
+    answer = Answerer(lambda: llm, settings).answer(BATTERY, docs)
+    assert answer.refused and llm.probed == [] and llm.calls == 0
+
+
 WHY_DOCS = passages(
     "Baidu is moving its AI training onto its own Kunlun chips. US export controls since 2022 have cut it off from "
     "Nvidia's fastest parts. Supply shocks taught Chinese firms to own their hardware. The Kunlun team sits in "
@@ -757,6 +792,31 @@ def test_a_follow_up_that_cannot_be_rewritten_is_answered_as_typed_beside_the_pr
     answerer, llm = make(settings, "Baidu is testing its Kunlun P800 chips [1].")
     answerer.answer(follow_up.question, DOCS, earlier=follow_up.earlier)
     assert f"follows the earlier question: {previous}\n\nQuestion: and what about Baidu?\n" in llm.prompts[0]
+
+
+BELL_DOCS = passages(
+    "Charlie Bell, the former McDonald's boss, died from cancer aged 44. "
+    "Jim Skinner took over as chief executive of McDonald's in November."
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "refused"),
+    [
+        ("Charlie Bell, the former McDonald's boss, died aged 44 [1].", True),  # the earlier question's subject
+        ("Jim Skinner is running McDonald's now [1].", False),
+    ],
+)
+def test_a_follow_up_answered_beside_the_previous_question_needs_a_name_the_previous_one_did_not_give(
+    settings, reply, refused
+):
+    answerer, _ = make(settings, reply, reply)
+    answer = answerer.answer(
+        "who's running the company now?",
+        BELL_DOCS,
+        earlier="What did Charlie Bell, the former McDonald's boss, die from?",
+    )
+    assert answer.refused is refused
 
 
 def test_a_rewritten_follow_up_is_searched_and_answered_as_rewritten(settings):

@@ -18,6 +18,14 @@ KINDS = [
     ("What could stop the chip from reaching living rooms?", "reason"),
     ("In his column, how was his girlfriend affected when the modem died?", "how"),
     ("What makes up the bulk of the firm's sales?", "other"),
+    ("According to the report, what went wrong with the project?", "reason"),
+    ("what's fuelling the boom in hybrid car sales?", "reason"),
+    ("Apart from the slump, what other troubles is the chain facing?", "reason"),
+    ("What does the minister want done to keep violent games from children?", "how"),
+    ("What did the committee recommend?", "how"),
+    ("What does Apple plan to launch next?", "other"),
+    ("What did the firm want for its shares?", "other"),
+    ("How much compensation did the studio win?", "money"),
     ("What do the e-mails spreading the so-called FBI virus say you've done?", "other"),
     ("How does the anti-tremor mouse work?", "how"),
     ("What should users do to keep their laptops safe?", "how"),
@@ -196,6 +204,8 @@ def test_names_missing_from_the_passage_are_a_gap():
         ("organisation", "The blog reader was bought.", False),
         ("organisation", "It was built by researchers in the Netherlands.", False),  # a place is not a firm
         ("place", "It was built in the Netherlands.", True),
+        ("place", "The tour kicks off on 28 March.", False),  # a month is a time, not a place
+        ("person", "On Monday, the firm said so.", False),
         ("name", "The Santy worm exploited the phpBB software.", True),
     ],
 )
