@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.common import RESULTS, Report, run_child, run_meta
 
-BENCHMARKS = ("ingest", "retrieval", "answer", "coldstart")
+BENCHMARKS = ("ingest", "retrieval", "answer", "llm", "coldstart")
 QUICK_ARTICLES = 150
 
 
