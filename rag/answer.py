@@ -302,8 +302,7 @@ class Answerer:
         """The best sentences that state all the question asks but the asked attribute's word, which the model,
         asked of each alone, believes state the answer (P("Yes") at least VOUCH_MIN_YES); empty without token
         probabilities (Ollama, OpenAI-compatible servers)."""
-        probe = getattr(self.llm, "yes_probability", None)
-        if probe is None or not focus.focus_words:
+        if not focus.focus_words:
             return set()
         unnamed = [
             s.text
@@ -312,9 +311,17 @@ class Answerer:
                 self._coverage(focus, s.text, passages[s.passage], strict=False, articles=articles)
             )
         ]
-        vouched = set()
+        return self._vouch(question, unnamed[:VOUCH_CANDIDATES])
+
+    def _vouch(self, question: str, sentences: Sequence[str]) -> set[str]:
+        """Those of the sentences that the model, asked of each alone, believes state the answer (P("Yes") at least
+        VOUCH_MIN_YES), as _key gives them; none without token probabilities (Ollama, OpenAI-compatible servers)."""
+        probe = getattr(self.llm, "yes_probability", None)
+        vouched: set[str] = set()
+        if probe is None:
+            return vouched
         with _llm_errors():
-            for text in unnamed[:VOUCH_CANDIDATES]:
+            for text in sentences:
                 yes = probe(_answer_check_messages(question, text))
                 if yes is not None and yes >= VOUCH_MIN_YES:
                     vouched.add(_key(text))
@@ -635,8 +642,11 @@ class Answerer:
             )
 
         together = gap(" ".join(evidence))
-        if not together.ok and any(_key(e) in plan.vouched for e in evidence) and _only_attribute_missing(together):
-            return Coverage()  # the model vouched for the sentence: the attribute is named in other words
+        if _only_attribute_missing(together) and len(plan.parts) == 1:
+            unasked = [e for e in dict.fromkeys(evidence) if _key(e) not in plan.vouched]
+            plan.vouched |= self._vouch(plan.question, unasked[:VOUCH_CANDIDATES])
+            if any(_key(e) in plan.vouched for e in evidence):
+                return Coverage()  # the model vouched for the sentence: the attribute is named in other words
         if not together.ok or len(evidence) < 2:
             return together
         # The asked attribute, its value and a price's market must be stated together, in one sentence: "power"

@@ -684,6 +684,18 @@ def test_without_token_probabilities_the_attribute_must_be_named(settings):
     assert answer.refused and answer.refusal_reason == "not_addressed" and llm.calls == 0
 
 
+@pytest.mark.parametrize(("p_yes", "kept"), [(0.9, True), (0.2, False)])
+def test_an_answer_resting_on_such_a_sentence_is_kept_when_the_model_vouches_for_it(settings, p_yes, kept):
+    docs = passages("Lumo praised the battery life of the Z1 at its launch. The Lumo Z1 runs for 12 hours on a charge.")
+    llm = ProbingLLM(["The Lumo Z1 runs for 12 hours on a charge [1]."], p_yes=p_yes, probed=[])
+    answer = Answerer(lambda: llm, settings).answer(BATTERY, docs)
+    assert ("12 hours" in answer.text) is kept
+    assert llm.probed == [
+        f"Question: {BATTERY}\nDoes the sentence below state the answer to this question? Reply Yes or No.\n"
+        "Sentence: The Lumo Z1 runs for 12 hours on a charge."
+    ]  # asked after the answer: before it, the first sentence named the battery life
+
+
 def test_a_vouched_sentence_still_needs_the_question_names(settings):
     docs = passages("The Nova X2 phone runs for 12 hours between charges, Nova said.")
     llm = ProbingLLM(["The Nova X2 runs for 12 hours [1]."], p_yes=0.99, probed=[])
