@@ -238,7 +238,9 @@ _NUMBER_VALUE_RE = re.compile(  # a number starts at a word's start: the "4" of 
 )
 _MONEY_VALUE_RE = re.compile(
     r"[$£€¥]\s?\d|\d[\d,.]*\s?(?:bn|m|k)?\s*(?:dollars?|pounds?|euros?|yen|yuan|cents?|pence|p\b|usd|gbp|eur|rmb)"
-    r"|\b(?:dollars?|pounds?|euros?)\b|\bfree\b|\d[\d,.]*\s?(?:bn|m)\b",
+    r"|\b(?:dollars?|pounds?|euros?)\b|\bfree\b|\d[\d,.]*\s?(?:bn|m)\b"
+    # a fine or a fee set as a share of money: "up to 10% of their annual turnover"
+    r"|\d[\d.]*\s?(?:%|per ?cent) of (?:\w+ ){0,2}(?:turnover|revenues?|sales|income|profits?|earnings|salary|price)\b",
     re.IGNORECASE,
 )
 _DAY_RE = re.compile(

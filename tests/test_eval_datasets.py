@@ -228,3 +228,22 @@ def test_conflict_suite_has_eight_conflicts_over_pairs_of_reports_and_agreeing_c
         reports = [json.loads((ACROSS["conflict"] / s).read_text(encoding="utf-8")) for s in q.sources]
         assert reports[0]["source"] != reports[1]["source"], q.id
         assert all(any(p in r["text"] for p in point) for r, point in zip(reports, q.points, strict=True)), q.id
+
+
+def test_sentence_probe_reads_dev_sentences_only_and_tabulates_both_groups():
+    from eval.sentence_probe import DEV_SUITES, _pairs, table
+
+    assert set(DEV_SUITES) == {s for s in DEV if s.startswith("trust-dev")}  # every trust dev set, never the test
+    rows = _pairs(list(DEV_SUITES))
+    assert {r["type"] for r in rows} == {"single", "followup", "nearmiss"}
+    assert not {r["id"] for r in rows} & {q.id for q in load_dataset("trust-test")}
+    followup = next(r for r in rows if r["type"] == "followup")
+    assert "standalone" not in followup and followup["question"]  # asked as its standalone rewrite
+    rows = [
+        {"type": "single", "p_yes": 0.9},
+        {"type": "followup", "p_yes": 0.45},
+        {"type": "nearmiss", "p_yes": 0.2},
+        {"type": "nearmiss", "p_yes": 0.55},
+    ]
+    lines = table(rows).splitlines()
+    assert "(n=2)" in lines[0] and lines[4] == "| 0.5 | 0.50 | 0.50 |" and lines[2] == "| 0.3 | 1.00 | 0.50 |"

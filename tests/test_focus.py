@@ -197,6 +197,8 @@ def test_names_missing_from_the_passage_are_a_gap():
         ("count", "He was one of the first employees", False),
         ("money", "It costs £229.", True),
         ("money", "It costs a lot.", False),
+        ("money", "They could be fined up to 10% of their annual turnover.", True),
+        ("money", "Sales rose 10% in the year.", False),
         ("date", "It went bust in 1994.", True),
         ("date", "It went bust.", False),
         ("percent", "Sales rose 7%.", True),
