@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.common import BBC, Report, run_child, summarize
@@ -25,13 +26,12 @@ SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
 GENERATED_TOKENS = 16
 
 
-def _prompts(n: int) -> list[str]:
+def _prompts(n: int, to_prompt: Callable[[list], str]) -> list[str]:
     """Answer prompts as rag/answer.py builds them: its system prompt, about 1,200 characters of article text
     (the context budget), a question."""
     from llama_index.core.llms import ChatMessage
 
-    from rag.llm import chatml_messages_to_prompt
-    from rag.prompts import prompt
+    from rag import prompt
 
     paths = sorted((BBC / "tech").glob("*.txt"))[::37][:n]
     prompts = []
@@ -52,7 +52,7 @@ def _prompts(n: int) -> list[str]:
             ChatMessage(role="system", content=prompt("answer", "system")),
             ChatMessage(role="user", content=user),
         ]
-        prompts.append(chatml_messages_to_prompt(messages))
+        prompts.append(to_prompt(messages))
     return prompts
 
 
@@ -61,11 +61,11 @@ def measure(prompts: int, rounds: int) -> dict[str, Any]:
     tokens; returns per-setting prompt and generation speeds."""
     from llama_cpp import Llama
 
-    from core.settings import Settings
-    from rag.llm import ensure_local_model
+    from rag import Settings, get_llm
 
-    path = str(ensure_local_model(Settings()))
-    texts = _prompts(prompts)
+    shipped = get_llm(Settings(llm="local"))  # the bundled model, assembled and verified; its ChatML template
+    path = shipped.model_path
+    texts = _prompts(prompts, shipped.messages_to_prompt)
     models = {}
     for label, kwargs in SETTINGS:
         options = {"n_ctx": 4096, "n_threads": 2, "verbose": False, **kwargs}

@@ -42,17 +42,16 @@ def _pairs(suites: list[str]) -> list[dict]:
 
 
 def measure(suites: list[str]) -> list[dict]:
-    from core.settings import Settings
-    from rag.answer import _answer_check_messages
-    from rag.llm import get_llm
+    from rag import NewsQA
 
-    llm = get_llm(Settings())
-    probe = getattr(llm, "yes_probability", None)
-    if probe is None:
-        raise SystemExit("The configured LLM gives no token probabilities; use the bundled model (NEWSRAG_LLM=local).")
+    answerer = NewsQA().answerer  # no index is read: only the model
     rows = _pairs(suites)
     for n, row in enumerate(rows, start=1):
-        row["p_yes"] = probe(_answer_check_messages(row["question"], row["sentence"]))
+        row["p_yes"] = answerer.answer_probability(row["question"], row["sentence"])
+        if row["p_yes"] is None:
+            raise SystemExit(
+                "The configured LLM gives no token probabilities; use the bundled one (NEWSRAG_LLM=local)."
+            )
         if n % 25 == 0:
             logging.getLogger(__name__).warning("%d of %d sentences", n, len(rows))
     return rows

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from core.types import Answer, Citation, Passage
     from rag.api import NewsQA
 
-__all__ = ["Answer", "Citation", "NewsQA", "Passage", "Settings", "get_embedder", "get_llm"]
+__all__ = ["Answer", "Citation", "NewsQA", "Passage", "Settings", "get_embedder", "get_llm", "prompt"]
 
 _LAZY = {
     "NewsQA": "rag.api",
@@ -24,6 +24,7 @@ _LAZY = {
     # BaseEmbedding, so that llama-index's own indexes take it too; NewsQA itself uses index.embed's, without it)
     "get_embedder": "rag.llamaindex_adapters",
     "get_llm": "rag.llm",
+    "prompt": "rag.prompts",  # the prompt templates, for tools that measure the model on them (bench.llm)
 }
 
 

@@ -313,18 +313,25 @@ class Answerer:
         ]
         return self._vouch(question, unnamed[:VOUCH_CANDIDATES])
 
+    def answer_probability(self, question: str, sentence: str) -> float | None:
+        """The model's P("Yes") to "does this sentence state the answer?", the sentence shown alone; None when the
+        backend gives no token probabilities (Ollama, OpenAI-compatible servers). eval.sentence_probe calibrates it."""
+        probe = getattr(self.llm, "yes_probability", None)
+        if probe is None:
+            return None
+        with _llm_errors():
+            return probe(_answer_check_messages(question, sentence))
+
     def _vouch(self, question: str, sentences: Sequence[str]) -> set[str]:
         """Those of the sentences that the model, asked of each alone, believes state the answer (P("Yes") at least
-        VOUCH_MIN_YES), as _key gives them; none without token probabilities (Ollama, OpenAI-compatible servers)."""
-        probe = getattr(self.llm, "yes_probability", None)
+        VOUCH_MIN_YES), as _key gives them; none without token probabilities."""
         vouched: set[str] = set()
-        if probe is None:
-            return vouched
-        with _llm_errors():
-            for text in sentences:
-                yes = probe(_answer_check_messages(question, text))
-                if yes is not None and yes >= VOUCH_MIN_YES:
-                    vouched.add(_key(text))
+        for text in sentences:
+            yes = self.answer_probability(question, text)
+            if yes is None:
+                break
+            if yes >= VOUCH_MIN_YES:
+                vouched.add(_key(text))
         log.info("Sentences naming the asked attribute in other words, vouched for by the model: %d", len(vouched))
         return vouched
 

@@ -80,9 +80,10 @@ def test_synthetic_index_is_searchable_with_date_filter(tmp_path):
 @pytest.mark.skipif(not (CORPORA / "bbc-news").is_dir(), reason="needs ../shared/corpora/bbc-news")
 def test_llm_settings_bench_prompts_are_answer_prompts_sharing_the_system_prompt():
     from bench.llm import SETTINGS, _prompts
+    from rag.llm import chatml_messages_to_prompt
     from rag.prompts import prompt
 
-    prompts = _prompts(3)
+    prompts = _prompts(3, chatml_messages_to_prompt)
     assert len(prompts) == 3 and len(set(prompts)) == 3
     assert all(p.startswith(f"<|im_start|>system\n{prompt('answer', 'system')}<|im_end|>") for p in prompts)
     assert all(p.endswith("<|im_start|>assistant\n") and '<passage id="1"' in p for p in prompts)
