@@ -1,7 +1,7 @@
 """`python -m bench [--quick] [--only NAME ...] [--out DIR] [--work DIR]`: run the benchmarks, print tables, write JSON.
 
 Order matters: `ingest` builds the BBC index that `retrieval`, `answer` and `coldstart` then read
-(when `ingest` is left out with --only, they build the index first, untimed).
+(when `ingest` is left out with --only, they build the index first, untimed); `llm` reads no index.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from bench.common import RESULTS, Report, run_child, run_meta
 
 BENCHMARKS = ("ingest", "retrieval", "answer", "llm", "coldstart")
+INDEX_FREE = {"llm"}  # benchmarks that read no index: `--only llm` copies no corpus and builds none
 QUICK_ARTICLES = 150
 
 
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     reports: list[Report] = []
     failures = 0
     try:
-        prepare(ctx, building_index="ingest" in chosen)
+        if set(chosen) - INDEX_FREE:
+            prepare(ctx, building_index="ingest" in chosen)
         for name in chosen:
             import importlib
 

@@ -144,3 +144,15 @@ def test_a_why_question_is_answered_with_the_articles_reasons_quoted(answerer, d
         assert citation.evidence and all(e in citation.passage.text for e in citation.evidence)
     reasons = ("export", "supply", "security", "cost", "efficien", "nvidia")
     assert any(r in answer.text.lower() for r in reasons), answer.text
+
+
+def test_the_model_vouches_for_a_sentence_that_answers_and_not_for_a_tempting_one(answerer):
+    """The real model's P(yes) that a sentence, shown alone, states the answer: what lets a sentence that names the
+    asked attribute in other words count (Answerer._vouch, threshold VOUCH_MIN_YES)."""
+    from rag.answer import VOUCH_MIN_YES
+
+    question = "What is the battery life of the Lumo Z1 phone?"
+    answers = answerer.answer_probability(question, "Lumo says the Z1 phone lasts 12 hours before it needs charging.")
+    tempting = answerer.answer_probability(question, "The Lumo Z1 phone went on sale in Oslo for 300 euros in March.")
+    print(f"\nP(yes) answering {answers:.2f}, tempting {tempting:.2f}")
+    assert answers >= VOUCH_MIN_YES > tempting
