@@ -21,8 +21,9 @@ import sys
 from pathlib import Path
 
 from eval.datasets_io import resolve_dataset
+from eval.runner import DEFAULT_CORPORA
 
-DEV_SUITES = ("trust-dev", "trust-dev2", "trust-dev3", "trust-dev4", "trust-dev5", "trust-dev6", "trust-dev7")
+DEV_SUITES = tuple(s for s in DEFAULT_CORPORA if s.startswith("trust-dev"))  # the runner's list, one place
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
