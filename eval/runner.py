@@ -40,6 +40,7 @@ DEFAULT_CORPORA = {  # relative to CORPORA
     "trust-dev5": ["bbc-news", "seed"],
     "trust-dev6": ["bbc-news", "seed"],
     "trust-dev7": ["bbc-news", "seed"],
+    "trust-dev8": ["bbc-news", "seed"],
     # Issue 13's answers across articles: the dated RealTimeQA articles and the invented conflicting reports
     # (eval/corpora/conflicts), one index for both suites.
     "timeline": ["realtimeqa-2022/articles", str(Path(__file__).resolve().parent / "corpora" / "conflicts")],

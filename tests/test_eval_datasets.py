@@ -20,6 +20,7 @@ DEV = (
     "trust-dev5",
     "trust-dev6",
     "trust-dev7",
+    "trust-dev8",
 )  # tuned on; none may share an article with trust-test
 TRUST = (*DEV, "trust-test")
 SUITES = ("seed", "bbc-tech", *TRUST)
