@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -279,16 +280,18 @@ class Answerer:
         articles: dict[str, str] | None = None,
     ) -> Coverage:
         year = str(passage.published.year) if passage.published else None
+        article = (articles or {}).get(passage.article_id)
         return coverage(
             focus,
             evidence,
-            f"{passage.title} {(articles or {}).get(passage.article_id) or passage.text}",
+            f"{passage.title} {article or passage.text}",
             title=passage.title,
             answer=answer,
             strict=strict,
             published_year=year,
             similar=self._similar,
             source=f"{passage.source} {passage.url}",
+            lead=_lead(article),
         )
 
     def _vouched(
@@ -538,7 +541,9 @@ class Answerer:
             kept = kept + self._more_points(plan, kept)
         if not kept:
             picked = self._model_pick(plan, [*checked.dropped, *debug.get("off_target", [])])
-            repaired = picked or self._extractive(plan)
+            quoted = None if picked else self._extractive(plan)
+            vouched = None if picked or quoted else self._vouched_quote(plan)
+            repaired = picked or quoted or vouched
             declined = bool(declines) and not checked.dropped
             again = None if repaired or declined else self._ask_again(plan)
             if again is not None:
@@ -551,7 +556,7 @@ class Answerer:
                     reason = "not_addressed"
                 detail = self._closest_gap(plan) if reason == "not_addressed" else None
                 return _with_timings(refusal(question, reason, plan.passages, detail, **debug), timings)
-            debug["repaired"] = "model_pick" if picked else "extractive"
+            debug["repaired"] = "model_pick" if picked else "extractive" if quoted else "vouched"
             kept, context = repaired
             return self._render(plan, kept, context, debug, timings)
 
@@ -648,6 +653,7 @@ class Answerer:
                 published_year=year,
                 similar=self._similar,
                 source=" ".join(f"{p.source} {p.url}" for p in cited),
+                lead=_lead(plan.articles.get(cited[0].article_id)),
             )
 
         together = gap(" ".join(evidence))
@@ -693,6 +699,38 @@ class Answerer:
                 break
         return _quoted(chosen, passages) if chosen else None
 
+    def _vouched_quote(self, plan: Plan) -> tuple[list[CitedSentence], Context] | None:
+        """When the model's answer failed its checks and no sentence is close enough to the question to quote on
+        scores alone: the best retrieved sentences that state all the question asks (its names, years and a value
+        of the asked kind, checked as before the model was asked) are shown to the model alone, and the first it
+        believes states the answer (P("Yes") at least VOUCH_MIN_YES) is quoted and cited.
+
+        The small model often reads the right passage and then answers with its neighbouring sentence (asked who
+        was the youngest MP ever, it named one of "a handful of 21-year-olds" beside the sentence naming him);
+        judging one sentence at a time it does better. None for "why" questions (their points are picked so
+        already), questions of several parts, and backends without token probabilities.
+        """
+        if plan.focus.explanation or len(plan.parts) > 1:
+            return None
+        candidates: list[Sentence] = []
+        for sentence in plan.context.ranked[:ADDRESS_CANDIDATES]:
+            if len(candidates) >= VOUCH_CANDIDATES:
+                break
+            if not adds_information(sentence.text, plan.question):
+                continue
+            passage = plan.passages[sentence.passage]
+            gap = self._coverage(plan.focus, sentence.text, passage, strict=False, articles=plan.articles)
+            if gap.ok or (_key(sentence.text) in plan.vouched and _only_attribute_missing(gap)):
+                candidates.append(sentence)
+        for sentence in candidates:
+            yes = self.answer_probability(plan.question, sentence.text)
+            if yes is None:
+                return None
+            if yes >= VOUCH_MIN_YES:
+                log.info("Answered with the sentence the model vouched for (P(yes) %.2f): %r", yes, sentence.text)
+                return _quoted([sentence], plan.passages)
+        return None
+
     def _model_pick(self, plan: Plan, claims: Sequence[str]) -> tuple[list[CitedSentence], Context] | None:
         """When the model's answer failed its checks: the retrieved sentence that states what the model answered
         (most of its words beyond the question's, all of its numbers), quoted and cited, if it answers the question.
@@ -707,10 +745,12 @@ class Answerer:
         if plan.focus.kind not in VALUE_KINDS or len(plan.parts) > 1:
             return None
         asked = content_words(plan.question)
-        # The sentence itself names the question's subject: "The game sold more than 1 million copies" may be about
-        # another game of the article, and the model's claim that named the asked one was dropped for a reason.
+        # The sentence or its article's title names the question's subject: "The game sold more than 1 million
+        # copies" may be about another game of the article, and the model's claim that named the asked one was
+        # dropped for a reason.
         subject = plan.focus.names - plan.focus.side_names
         ranked = [(sentence, content_words(sentence.text)) for sentence in plan.context.ranked]
+        titles = {s.passage: content_words(plan.passages[s.passage].title) for s, _ in ranked}
         best: tuple[int, Sentence] | None = None
         for claim in claims:
             added = content_words(claim) - asked
@@ -721,8 +761,8 @@ class Answerer:
                 found = added & words
                 if not numbers <= found or len(found) < MODEL_PICK_SHARE * len(added):
                     continue
-                if subject and not subject & words:
-                    continue
+                if subject and not subject & (words | titles[sentence.passage]):
+                    continue  # the title may name it: "Five sent out 55,000 packs" under "Five rapped for CSI ad"
                 if best is None or len(found) > best[0]:
                     best = (len(found), sentence)
         if best is None:
@@ -859,6 +899,13 @@ def _answer_check_messages(question: str, sentence: str) -> list[ChatMessage]:
 def _only_attribute_missing(gap: Coverage) -> bool:
     """The sentence names everything the question asks but the attribute: its names, years, places and a value."""
     return bool(gap.missing_focus) and not gap.missing_qualifiers and not gap.missing_names and gap.has_value
+
+
+@lru_cache(maxsize=256)
+def _lead(article: str | None) -> str:
+    """An article's first sentence (empty without the whole article: a passage's first is no lead)."""
+    sentences = split_sentences(article) if article else []
+    return sentences[0] if sentences else ""
 
 
 def _key(sentence: str) -> str:

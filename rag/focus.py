@@ -208,6 +208,13 @@ _MEASURES = set(_SYNONYMS) | {
 _SHARE_WORDS = {stem(w) for w in "share shares proportion percentage fraction slice stake".split()}
 
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+# A year in a comparison belongs to the figure compared with: "net profits of 400m euros, compared with a loss of
+# 984m euros in 2003" states this year's profit, not 2003's.
+_COMPARED_YEAR_RE = re.compile(
+    r"\b(?:compared (?:with|to)|(?:up|down|rising|falling|rose|fell) from|than|against|versus)\b[^,;.()]*?"
+    r"\b(?:19|20)\d{2}\b",
+    re.I,
+)
 # "Halo 3", "Half-Life 2", "PlayStation 3": a small number right after a capitalised word, not a quantity ("Sony 3
 # million") or a share of one.
 _NAMED_NUMBER_RE = re.compile(
@@ -685,6 +692,7 @@ def coverage(
     published_year: str | None = None,
     similar: WordSimilarity | None = None,
     source: str = "",
+    lead: str = "",
 ) -> Coverage:
     """What of the question's focus the evidence (the sentences an answer rests on) leaves out.
 
@@ -695,6 +703,8 @@ def coverage(
     in the evidence, "Ask Jeeves" in the title), but the asked attribute, years and qualifiers must be
     in the evidence itself or the answer is about a neighbouring fact. A name the question cites as its source
     ("according to the BBC") may also be in the passage's `source` (its source's name and web address).
+    `lead` is the article's first sentence: the year it states frames the article ("Lufthansa has returned to
+    profit in 2004"), so an evidence sentence that names no other year is of that year.
     """
     evidence_words = content_words(evidence) | ({"usa"} if _US_RE.search(evidence) else set())
     evidence_words = _with_acronyms(focus, evidence_words, evidence)
@@ -723,6 +733,9 @@ def coverage(
     # answers about it, though the answering sentence may say only "the game". So does a year in the article's
     # title ("The gaming world in 2005"): the whole article is about that year.
     named = {year for year, phrase in focus.named_years if phrase in f"{title} {context}".lower()}
+    lead_years = _YEAR_RE.findall(_COMPARED_YEAR_RE.sub(" ", lead))
+    if lead_years and not _YEAR_RE.search(_COMPARED_YEAR_RE.sub(" ", evidence)):
+        named.add(lead_years[0])  # the article's year, and the evidence names no other
     for year in sorted(focus.years):
         if year not in evidence and year != published_year and year not in named and year not in title:
             result.missing_qualifiers.append(year)

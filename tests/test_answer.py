@@ -690,10 +690,11 @@ def test_an_answer_resting_on_such_a_sentence_is_kept_when_the_model_vouches_for
     llm = ProbingLLM(["The Lumo Z1 runs for 12 hours on a charge [1]."], p_yes=p_yes, probed=[])
     answer = Answerer(lambda: llm, settings).answer(BATTERY, docs)
     assert ("12 hours" in answer.text) is kept
-    assert llm.probed == [
-        f"Question: {BATTERY}\nDoes the sentence below state the answer to this question? Reply Yes or No.\n"
-        "Sentence: The Lumo Z1 runs for 12 hours on a charge."
-    ]  # asked after the answer: before it, the first sentence named the battery life
+    asked = f"Question: {BATTERY}\nDoes the sentence below state the answer to this question? Reply Yes or No.\n"
+    # asked after the answer: before it, the first sentence named the battery life
+    assert llm.probed[0] == asked + "Sentence: The Lumo Z1 runs for 12 hours on a charge."
+    # refused, the repairs ask of the sentence that names it too, before giving up
+    assert llm.probed[1:] == ([] if kept else [asked + "Sentence: Lumo praised the battery life of the Z1 at its launch."])
 
 
 def test_a_vouched_sentence_still_needs_the_question_names(settings):
