@@ -62,7 +62,7 @@ _REASON_RE = re.compile(
 )
 _HOW_RE = re.compile(
     _CLAUSE_START + r"(?:how (?:does|do|did|will|would|can|could|is|are|was|were|has|have|might|should)\b"
-    r"|in what ways?\b|what (?:steps|measures|methods)\b"
+    r"|in what ways?\b|what (?:steps|measures|methods)\b|what (?:kinds|types|sorts) of\b"  # several, in points
     r"|what (?:can|could|should|must|might) (?:\w+ ){1,3}do\b"  # "What can people do to protect themselves?"
     # "What does Hewitt want done to ...?", "What do the MPs recommend?"
     r"|what (?:do|does|did) (?:\w+ ){1,3}(?:(?:want|wants|plan|plans) (?:done|to do|to change)|propose|suggest|recommend)\b)",
@@ -222,6 +222,42 @@ _NAMED_NUMBER_RE = re.compile(
     r"(?!\s*(?:million|billion|bn|m|k|per|percent|times|[a-z]+s)\b)"
 )
 _QUARTER_RE = re.compile(r"\b(?:q[1-4]|(?:first|second|third|fourth|final) quarter)\b", re.IGNORECASE)
+# The period a rate is stated per: "1.4 billion cubic feet a day" does not say how much a year, nor "$15 a month"
+# the hourly price. "A year earlier" dates a figure; it is no rate.
+_RATE_PERIOD_RE = re.compile(
+    r"\b(?:a|an|per|each|every)\s+(?P<per>hour|day|week|month|year|annum)\b"
+    r"(?!\s+(?:earlier|ago|later|before|after|on|since|from|or|and|old)\b)"
+    r"|\b(?P<ly>hourly|daily|weekly|monthly|yearly|annual|annually)\b",
+    re.IGNORECASE,
+)
+_PERIOD_OF = {"annum": "year", "hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month",
+              "yearly": "year", "annual": "year", "annually": "year"}  # fmt: skip
+
+
+def rate_periods(text: str) -> frozenset[str]:
+    """The periods a text states rates per ("a day", "monthly"): hour, day, week, month or year."""
+    found = ((m.group("per") or m.group("ly")).lower() for m in _RATE_PERIOD_RE.finditer(text))
+    return frozenset(_PERIOD_OF.get(p, p) for p in found)
+
+
+# A price per unit ("per share", "a litre") is stated per that unit: "a £1.5m offer" is no price per share.
+_UNITS = r"(share|litre|gallon|barrel|head|person|user|customer|subscriber|copy|unit|tonne|ton|ticket|passenger)"
+_PER_UNIT_ASKED_RE = re.compile(rf"\b(?:per|each)\s+{_UNITS}\b|\ba\s+{_UNITS}\s*\??\s*$", re.IGNORECASE)
+_PER_UNIT_RE = re.compile(rf"\b(?:per|a|an|each)\s+{_UNITS}\b", re.IGNORECASE)
+
+
+# A figure for part of a year ("fourth-quarter profits", "in the first half", "the three months to June") is not
+# the year's, unless the sentence states the year's too ("full-year", "annual", "for the year").
+_PART_YEAR_RE = re.compile(
+    r"\b(?:q[1-4]|(?:first|second|third|fourth|final|last)[- ]quarter|quarterly|(?:first|second)[- ]half"
+    r"|half[- ]year(?:ly)?|(?:three|six|nine) months)\b",
+    re.IGNORECASE,
+)
+_WHOLE_YEAR_RE = re.compile(
+    r"\b(?:full[- ]year|annual|annually|whole year|for the year|year to|year['’]s|as a whole|(?:12|twelve) months"
+    r"|year-end)\b",
+    re.IGNORECASE,
+)
 _FULL_MONTHS = "january february march april may june july august september october november december".split()
 _MONTHS = _FULL_MONTHS + "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
@@ -308,6 +344,8 @@ class QuestionFocus:
     # words of the conversation's earlier question, for a follow-up answered beside it: naming its subject again
     # ("Charlie Bell died aged 44", asked "who's running the company now?") gives no value
     earlier_words: frozenset[str] = frozenset()
+    periods: frozenset[str] = frozenset()  # "how much gas a year": the period a rate is asked per
+    per_unit: frozenset[str] = frozenset()  # "what's he offering per share?": the unit a price is asked per
 
     @property
     def explanation(self) -> bool:
@@ -403,6 +441,8 @@ _CURRENCY_WORDS = {
     "pounds": "pounds", "sterling": "pounds", "yen": "yen", "yuan": "yuan", "rmb": "yuan", "renminbi": "yuan",
 }  # fmt: skip
 _MONEY_HEADS = {stem(w) for w in "price cost fee revenue profit salary budget valuation fine turnover".split()}
+_RATE_HEADS = {stem(w) for w in "rate".split()}
+_RATE_VALUE_RE = re.compile(r"\d[\d.,]*\s*(?:%|per ?cent\b|(?:[^\W\d]+\s+){0,2}(?:a|an|per|each)\s+[a-z]+)", re.I)
 
 
 def _currency_asked(question: str) -> str:
@@ -506,6 +546,8 @@ def analyse(question: str) -> QuestionFocus:
     focus = {s for s, _ in terms}
     if kind == "other" and terms and terms[-1][0] in _MONEY_HEADS:
         kind = "money"  # "What was Google's share price?"
+    elif kind == "other" and terms and terms[-1][0] in _RATE_HEADS:
+        kind = "count"  # "at what rate would the levy be charged?" asks for a figure: "a very low rate" gives none
     qualifiers = {n for n in names if n in PLACES} - _places_in_names(question)
     return QuestionFocus(
         kind=kind,
@@ -533,6 +575,8 @@ def analyse(question: str) -> QuestionFocus:
             for m in _NAMED_NUMBER_RE.finditer(question)
             if m.group(1).lower() not in STOPWORDS and m.group(1).lower() not in _MONTHS
         ),
+        periods=rate_periods(question),
+        per_unit=frozenset(m.group(1).lower() for m in _PER_UNIT_ASKED_RE.finditer(question)),
     )
 
 
@@ -624,6 +668,7 @@ def has_value(kind: Kind, text: str, asked: frozenset[str] | set[str] = frozense
             if m.start() == 0 and (first in STOPWORDS or not content_words(first) or first.endswith(("ing", "ly"))):
                 continue  # "The", "According", "Reportedly" start sentences; "Bloglines was bought" names
             words = content_words(m.group(0)) - asked - _WHEN_WORDS  # "on 28 March" names no place, firm or person
+            words = {w for w in words if not w.startswith("#")}  # "Three senior executives" names no one
             if words and (kind == "place" or words - PLACES):  # "in the Netherlands" names no firm or person
                 return True
         return bool(_NUMBER_VALUE_RE.search(text)) and kind == "name"  # "Windows XP SP2", "Metal Slug 3"
@@ -676,6 +721,8 @@ def _named_by_value(kind: Kind, word: str, evidence: str) -> bool:
         return bool(_PERCENT_VALUE_RE.search(evidence))
     if kind == "date" and word == "day":
         return bool(_DAY_RE.search(evidence))
+    if word in _RATE_HEADS:  # "at what rate?": "0.3 euros a litre", "4.75%"
+        return bool(_RATE_VALUE_RE.search(evidence))
     if word == _RANGE:  # "which age range": "11 to 14-year-olds"
         return bool(_RANGE_VALUE_RE.search(evidence))
     return False
@@ -739,6 +786,21 @@ def coverage(
     for year in sorted(focus.years):
         if year not in evidence and year != published_year and year not in named and year not in title:
             result.missing_qualifiers.append(year)
+    if (
+        focus.years
+        and focus.kind in ("count", "money", "percent")
+        and not focus.forms
+        and _PART_YEAR_RE.search(evidence)
+        and not _WHOLE_YEAR_RE.search(evidence)
+    ):
+        result.missing_qualifiers.append(f"the whole of {min(focus.years)}")  # a quarter's profit is not 2004's
+    rated = focus.kind in ("count", "money", "percent", "other")  # "how much gas a year" reads as "other"
+    stated = rate_periods(evidence) if focus.periods and rated else frozenset()
+    per_unit = {next(g for g in m.groups() if g).lower() for m in _PER_UNIT_RE.finditer(evidence)}
+    if focus.per_unit and rated and not focus.per_unit & per_unit:
+        result.missing_qualifiers.append(f"per {min(focus.per_unit)}")  # "a £1.5m offer" is not 31p a share
+    if stated and not stated & focus.periods:
+        result.missing_qualifiers.append(f"a {min(focus.periods)}")  # the daily figure does not say the yearly one
     # Prices and shares are quoted per market: "the UK price" must be stated as the UK's, in the evidence.
     # Other places need only be in the passage, and so do names when checking before the model answers.
     near = evidence_words | content_words(title) | ({"usa"} if _US_RE.search(title) else set())
@@ -754,7 +816,7 @@ def coverage(
             result.missing_qualifiers.append(q)
     if focus.currency and not _CURRENCIES[focus.currency].search(evidence):
         result.missing_qualifiers.append(focus.currency)  # "£339" does not say what it costs in euros
-    lowered = evidence.lower()
+    lowered = evidence.lower().replace("-", " ")  # "fourth-quarter" is the fourth quarter
     for spellings in focus.forms:
         if not any(re.search(rf"\b{re.escape(f)}\b", lowered) for f in spellings):
             result.missing_qualifiers.append(spellings[-1] if len(spellings) > 1 else spellings[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fakes import ScriptedLLM, passages
 
@@ -694,7 +696,9 @@ def test_an_answer_resting_on_such_a_sentence_is_kept_when_the_model_vouches_for
     # asked after the answer: before it, the first sentence named the battery life
     assert llm.probed[0] == asked + "Sentence: The Lumo Z1 runs for 12 hours on a charge."
     # refused, the repairs ask of the sentence that names it too, before giving up
-    assert llm.probed[1:] == ([] if kept else [asked + "Sentence: Lumo praised the battery life of the Z1 at its launch."])
+    assert llm.probed[1:] == (
+        [] if kept else [asked + "Sentence: Lumo praised the battery life of the Z1 at its launch."]
+    )
 
 
 def test_a_vouched_sentence_still_needs_the_question_names(settings):
@@ -877,3 +881,43 @@ def test_a_why_follow_up_answered_as_typed_is_probed_with_the_question_it_follow
     answer = Answerer(lambda: llm, settings).answer("why is it doing that?", WHY_DOCS, earlier=earlier)
     assert not answer.refused and llm.calls == 0
     assert all(f"earlier question: {earlier}" in asked for asked in llm.probed)
+
+
+class JudgingLLM(ProbingLLM):
+    """P("Yes") only for sentences holding `sure`: the model judging one sentence at a time."""
+
+    sure: str = ""
+
+    def yes_probability(self, messages) -> float:
+        self.probed.append(messages[-1].content)
+        return 0.9 if self.sure in messages[-1].content else 0.05
+
+
+YOUNGEST_DOCS = passages(
+    "Teenagers will be able to stand for the Commons under plans unveiled on Monday. Bernadette Devlin was one of "
+    "a handful of 21-year-olds elected in the 20th century. But the youngest MP ever is thought to have been Tory "
+    "Edward Turnour, who won the Horsham by-election aged 21 in 1904."
+)
+YOUNGEST = "Who is thought to be the youngest person ever to win a seat in the Commons?"
+
+
+@pytest.mark.parametrize(("sure", "answered"), [("Turnour", True), ("nobody", False)])
+def test_a_failed_answer_is_repaired_with_the_sentence_the_model_vouches_for(settings, sure, answered):
+    llm = JudgingLLM(["Bernadette Devlin, aged 19, was the youngest [1]."], sure=sure, probed=[])
+    answer = Answerer(lambda: llm, settings).answer(YOUNGEST, YOUNGEST_DOCS)
+    if answered:
+        assert not answer.refused and "Edward Turnour" in answer.text and answer.debug["repaired"] == "vouched"
+        assert answer.citations[0].evidence == [answer.text.removesuffix(" [1].") + "."]
+    else:
+        assert answer.refused
+    assert 1 <= len(llm.probed) <= 2  # the best sentences that state what is asked, at most two
+
+
+def test_the_model_answer_s_sentence_may_name_the_subject_in_its_title(settings):
+    docs = [
+        replace(p, title="UK TV channel Five rapped for CSI:NY advert")
+        for p in passages("Five admitted it had sent out 55,000 promotion packs but had now stopped.")
+    ]
+    answerer, llm = make(settings, "Five mailed out 55,000 CSI:NY promotion packs [1].")
+    answer = answerer.answer("How many of its CSI:NY promotional packs did Five mail out?", docs)
+    assert not answer.refused and "55,000" in answer.text and answer.debug["repaired"] == "model_pick"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.focus import adds_information, analyse, coverage, describe_gap, has_value, question_parts
+from rag.focus import adds_information, analyse, coverage, describe_gap, has_value, question_parts, rate_periods
 
 KINDS = [
     ("Why are Alibaba and Baidu training AI models on their own chips?", "reason"),
@@ -457,3 +457,62 @@ def test_a_month_is_when_not_whom() -> None:
     assert coverage(month, "In Nov 2004 2.1 billion were sent.", "UK text messages", title="Text record").ok
     assert analyse("In november, how many texts were sent?").forms == (("nov", "november"),)
     assert analyse("how many texts could be sent in may?").forms == ()
+
+
+def test_the_year_in_the_articles_first_sentence_frames_a_sentence_that_names_no_other() -> None:
+    focus = analyse("How much net profit did Lufthansa make in 2004?")
+    sentence = "The airline announced net profits of 400m euros, compared with a loss of 984m euros in 2003."
+    lead = "German airline Lufthansa has returned to profit in 2004 after posting huge losses in 2003."
+    context = f"Lufthansa flies back to profit {lead} {sentence}"
+    assert coverage(focus, sentence, context, title="Lufthansa flies back to profit", lead=lead).ok
+    assert coverage(focus, sentence, context, title="Lufthansa flies back to profit").missing_qualifiers == ["2004"]
+    earlier = analyse("How much net profit did Lufthansa make in 2003?")  # the lead's year is 2004, the first it names
+    assert not coverage(earlier, "Net profits were 400m euros.", context, title="Lufthansa", lead=lead).ok
+    other_year = "In 2002 it announced net profits of 700m euros."  # a sentence naming another year is that year's
+    assert not coverage(focus, other_year, context, title="Lufthansa", lead=lead).ok
+
+
+def test_a_quarters_figure_does_not_answer_for_the_whole_year() -> None:
+    focus = analyse("What profit did Southwest Airlines make over the whole of 2004?")
+    quarter = "Southwest Airlines saw its fourth-quarter 2004 profits fall 15% to $56m, against $66m a year earlier."
+    assert coverage(focus, quarter, "Southwest", title="Airlines").missing_qualifiers == ["the whole of 2004"]
+    both = "Southwest Airlines made $313m for the year, with fourth-quarter 2004 profits of $56m."
+    assert coverage(focus, both, "Southwest", title="Airlines").ok
+    q4 = analyse("What profit did Southwest Airlines make in the fourth quarter of 2004?")
+    assert coverage(q4, quarter, "Southwest", title="Airlines").ok
+
+
+def test_a_rate_per_another_period_does_not_answer() -> None:
+    focus = analyse("How much gas a year will the Qatargas-4 plant handle for Shell?")
+    assert focus.periods == {"year"}
+    daily = "Shell's Qatargas-4 plant will handle 1.4 billion cubic feet of gas a day."
+    assert coverage(focus, daily, "Shell Qatargas-4", title="Shell deal").missing_qualifiers == ["a year"]
+    yearly = "Shell's Qatargas-4 plant will handle 7.8 million tonnes of LNG each year."
+    assert coverage(focus, yearly, "Shell Qatargas-4", title="Shell deal").ok
+    undated = "Shell's Qatargas-4 plant will handle 7.8 million tonnes of LNG."  # states no period: not contradicted
+    assert coverage(focus, undated, "Shell Qatargas-4", title="Shell deal").ok
+    assert rate_periods("$66m a year earlier, a monthly fee, 5 per hour") == {"month", "hour"}
+
+
+def test_at_what_rate_asks_for_a_figure_and_a_number_word_names_no_one() -> None:
+    rate = analyse("At what rate would the EU's proposed levy on aviation fuel be charged?")
+    vague = "At present, the fuel used by airlines enjoys either a very low tax rate or is untaxed in EU states."
+    assert not coverage(rate, vague, "EU aviation fuel levy", title="EU fuel tax").ok
+    assert coverage(rate, "The EU levy on aviation fuel would be charged at 0.3 euros a litre.", "", title="EU").ok
+    assert not has_value("person", "Three senior executives of the airline are set to leave.", frozenset())
+    assert has_value("person", "Three senior executives, led by Dermot Mannion, are set to leave.", frozenset())
+
+
+def test_a_price_asked_per_unit_is_stated_per_that_unit() -> None:
+    focus = analyse("What is Bob Murray offering per share?")
+    assert focus.per_unit == {"share"}
+    lump = coverage(focus, "Bob Murray has made a £1.5m offer for the club.", "Sunderland", title="Sunderland")
+    assert lump.missing_qualifiers == ["per share"]
+    per_share = "Mr Murray must offer the price paid for the BSkyB holding, 31p a share."
+    assert coverage(focus, per_share, "Bob Murray Sunderland", title="Sunderland").ok
+    assert analyse("Who bought a share in Google?").per_unit == frozenset()
+
+
+def test_kinds_of_things_are_asked_for_in_several_points() -> None:
+    assert analyse("What kinds of errors creep onto the electoral register?").explanation
+    assert not analyse("What kind of phone is it?").explanation
