@@ -1014,7 +1014,8 @@ def _call_stream(fn: Callable[[], Any]) -> Iterator[str]:
 
 _FOLLOW_UP_START = re.compile(r"^(and|but|also|so|what about|how about|what else|why|how come|then)\b", re.I)
 _PRONOUNS = {
-    "it", "its", "they", "them", "their", "this", "that", "these", "those", "he", "she", "him", "her", "his", "there",
+    "it", "its", "they", "them", "their", "theirs", "this", "that", "these", "those", "he", "she", "him", "her", "hers",
+    "his", "there",
 }  # fmt: skip
 # "the travel one"; "Apple's equivalent" (of what was just discussed)
 _THE_ONE_RE = re.compile(
@@ -1028,8 +1029,16 @@ _NOT_NAMES = {
 
 
 def _names(message: str) -> list[str]:
-    """Capitalised words that are likely names (Baidu, OpenAI, H100), not sentence starters."""
-    return [w for w in re.findall(r"\b[A-Z][A-Za-z0-9]+", message) if w.lower() not in _NOT_NAMES]
+    """Capitalised words that are likely names (Baidu, OpenAI, H100), not sentence starters ("Roughly how many")."""
+    names = []
+    for m in re.finditer(r"\b[A-Z][A-Za-z0-9]+", message):
+        word = m.group(0)
+        if word.lower() in _NOT_NAMES:
+            continue
+        if not message[: m.start()].strip() and (word.lower() in STOPWORDS or word.lower().endswith(("ly", "ing"))):
+            continue  # "Roughly", "Exactly", "Assuming": the message's first word, capitalised as such
+        names.append(word)
+    return names
 
 
 _NEW_SUBJECT_RE = re.compile(  # "what about the DS?", "and the pigs?", "and by year end?": not "and how many ...?"
@@ -1127,6 +1136,8 @@ def _good_rewrite(
         return False
     if any(name.lower() not in rewrite.lower() for name in _must_keep(message)):
         return False
+    if not _names(message) and not _names(rewrite) and any(_names(text) for text in conversation):
+        return False  # the subject lost: "how many offences could a station lose its licence?" of the US bill
     if (
         earlier
         and content_words(rewrite) <= content_words(earlier) | _ASKING_WORDS

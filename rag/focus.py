@@ -144,6 +144,10 @@ _FOCUS_OF_RE = re.compile(
 _POSSESSIVE_RE = re.compile(
     r"^\s*(?i:what|which|how much|how many)\s+(?:is|was|are|were|will be)\s+(?:the\s+)?(?:[A-Z][\w.&-]*\s+){0,2}[\w.&-]+(?:'s|’s|s'|s’)\s+"
     r"(?P<focus>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*(?:\?|$|\b(?:in|at|for|on|of|by|this|last|next)\b)"
+    # "What did Cairn Energy's share price climb to?": the attribute is the verb's subject
+    r"|^\s*(?i:what)\s+(?i:did|does|do|has|had|will|would)\s+(?:the\s+)?(?:[A-Z][\w.&-]*\s+){0,2}[\w.&-]+"
+    r"(?:'s|’s|s'|s’)\s+(?P<moved>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?i:climb|rise|fall|drop|jump|reach|hit|grow"
+    r"|increase|decrease|slip|slide|close|end|finish|stand|fall|sink|soar|surge|plunge|recover)\b"
 )
 
 # Words that say what kind of answer is wanted but are not an attribute the evidence must name.
@@ -173,7 +177,8 @@ _ATTRIBUTE_GROUPS = [
     "size big large larger capacity storage gigabytes gb mb tb memory",
     "launch launched launches release released releases debut available availability arrive arrives go on sale",
     "buy bought buys acquire acquired acquires acquisition takeover purchase purchased deal",
-    "pay paid pays paying deal agreement purchase takeover acquisition",  # what a buyer pays is the deal's amount
+    # what a buyer pays is the deal's amount, and the seller's: "the sale of the stake to Ferrovial for £146m"
+    "pay paid pays paying deal agreement purchase takeover acquisition sale sell sells sold buy buys bought",
     "founder founded set up started created",
     "fine fined penalty damages",
     "weight weigh weighs weighed heavy light grams kg kilograms pounds",
@@ -298,7 +303,12 @@ _DAY_RE = re.compile(
 )
 _RANGE = stem("range")
 _RANGE_VALUE_RE = re.compile(r"\b\d[\d,.]*\s*(?:to|-|–)\s*\d|\bbetween \d[\d,.]* and \d", re.I)
-_PERCENT_VALUE_RE = re.compile(r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthird\b|\bquarter\b", re.I)
+_PERCENT_VALUE_RE = re.compile(
+    r"\d\s?%|\bper ?cent\b|\bpercent(?:age)?\b|\bhalf\b|\bthirds?\b|\bquarters?\b|\bfifths?\b|\btenths?\b"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|\d+) (?:in|out of) (?:\w+ )?(?:two|three|four|five|six"
+    r"|seven|eight|nine|ten|twenty|hundred|\d+)\b",  # "one in four homes"
+    re.I,
+)
 _CAPITAL_RE = re.compile(r"(?<![\w'’-])[A-Z][\w&'’.-]*")
 _NAME_LIKE = r"(?:[A-Z][\w&'’.-]*|[a-z]+[A-Z][\w&'’.-]*)"  # Sony, phpBB, iPod
 _NAME_LIKE_RE = re.compile(rf"(?<![\w'’-]){_NAME_LIKE}")
@@ -415,7 +425,7 @@ def _focus_phrase(question: str) -> str:
         if m and m.group("focus").strip():
             return m.group("focus").strip()
     m = _POSSESSIVE_RE.search(question)
-    return m.group("focus").strip() if m else ""
+    return (m.group("focus") or m.group("moved")).strip() if m else ""
 
 
 _WH_START_RE = re.compile(
@@ -442,6 +452,8 @@ _CURRENCY_WORDS = {
 }  # fmt: skip
 _MONEY_HEADS = {stem(w) for w in "price cost fee revenue profit salary budget valuation fine turnover".split()}
 _RATE_HEADS = {stem(w) for w in "rate".split()}
+_PRICE, _SHARE = stem("price"), stem("share")
+_SHARES_AT_RE = re.compile(r"\bshares?\b.*?\b(?:to|at)\s+[$£€]?[\d,.]+\s*(?:p|pence|cents?)?\b", re.I)
 _RATE_VALUE_RE = re.compile(r"\d[\d.,]*\s*(?:%|per ?cent\b|(?:[^\W\d]+\s+){0,2}(?:a|an|per|each)\s+[a-z]+)", re.I)
 
 
@@ -758,11 +770,14 @@ def coverage(
     context_words = evidence_words | content_words(context) | ({"usa"} if _US_RE.search(context) else set())
     context_words = _with_acronyms(focus, context_words, context)
     result = Coverage()
+    share_price = _SHARE in {s for s, _ in focus.focus_words}  # "shares rose 3.8% to 1,088 pence" is the price
     # The head of the phrase ("speed" of "clock speed") must be named, and with modifiers at least one of them.
     named = [
         (
             written,
-            _named_by_value(focus.kind, s, evidence) or _focus_named(s, written, evidence, evidence_words, similar),
+            _named_by_value(focus.kind, s, evidence)
+            or _focus_named(s, written, evidence, evidence_words, similar)
+            or (s == _PRICE and share_price and bool(_SHARES_AT_RE.search(evidence))),
         )
         for s, written in focus.focus_words
     ]

@@ -921,3 +921,22 @@ def test_the_model_answer_s_sentence_may_name_the_subject_in_its_title(settings)
     answerer, llm = make(settings, "Five mailed out 55,000 CSI:NY promotion packs [1].")
     answer = answerer.answer("How many of its CSI:NY promotional packs did Five mail out?", docs)
     assert not answer.refused and "55,000" in answer.text and answer.debug["repaired"] == "model_pick"
+
+
+def test_a_capitalised_first_word_names_nothing_and_theirs_refers_back() -> None:
+    from rag.answer import _names, _standalone
+
+    assert not _standalone("Roughly how many homes didn't get theirs?")
+    assert _names("Roughly how many homes did Barratt sell?") == ["Barratt"]
+    assert _names("Baidu's revenue?") == ["Baidu"]
+
+
+def test_a_rewrite_that_loses_the_conversations_subject_is_not_searched(settings):
+    history = [("How big could each indecency fine get under the new bill in the US House?", "Up to $500,000 [1].")]
+    answerer, _ = make(settings, "How many offences could a station lose its licence under the new bill?")
+    follow_up = answerer.follow_up("and after how many offences could a station lose its licence?", history)
+    assert "indecency" in follow_up.search and follow_up.earlier == history[0][0]
+    named, _ = make(settings, "How many offences could a US station lose its licence under the indecency bill?")
+    assert named.follow_up("and after how many offences could a station lose its licence?", history).search == (
+        "How many offences could a US station lose its licence under the indecency bill?"
+    )

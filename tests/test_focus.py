@@ -516,3 +516,24 @@ def test_a_price_asked_per_unit_is_stated_per_that_unit() -> None:
 def test_kinds_of_things_are_asked_for_in_several_points() -> None:
     assert analyse("What kinds of errors creep onto the electoral register?").explanation
     assert not analyse("What kind of phone is it?").explanation
+
+
+def test_what_a_buyer_pays_is_what_the_seller_sold_for() -> None:
+    focus = analyse("How much is Ferrovial paying for Jarvis's stake in Tube Lines?")
+    sale = "The sale of the 33% stake to Spain's Ferrovial for £146m is a lifeline to Jarvis."
+    assert coverage(focus, sale, "Jarvis sells Tube Lines stake", title="Jarvis sells Tube Lines stake").ok
+
+
+def test_one_in_four_is_a_proportion() -> None:
+    focus = analyse("What proportion of homes still can't pick up the BBC's Freeview service?")
+    sentence = "But the fact that one in four homes could not access Freeview remained a problem."
+    assert coverage(focus, sentence, "BBC Freeview", title="BBC should allow more scrutiny").ok
+    assert not coverage(focus, "Freeview could not be received in many homes.", "BBC Freeview", title="BBC").ok
+
+
+def test_what_an_attribute_climbed_to_asks_for_its_level() -> None:
+    focus = analyse("What did Cairn Energy's share price climb to after the news?")
+    assert focus.kind == "money" and focus.focus_text == "share price"
+    level = "Shares in Cairn Energy rose 3.8% to 1,088 pence on Tuesday after it announced a gas discovery."
+    assert coverage(focus, level, "Cairn Energy", title="Cairn Energy").ok
+    assert not coverage(focus, "Cairn's share price rose 300% last year.", "Cairn Energy", title="Cairn Energy").ok
