@@ -452,6 +452,7 @@ _CURRENCY_WORDS = {
 }  # fmt: skip
 _MONEY_HEADS = {stem(w) for w in "price cost fee revenue profit salary budget valuation fine turnover".split()}
 _RATE_HEADS = {stem(w) for w in "rate".split()}
+_DIGIT_RE = re.compile(r"\d")
 _PRICE, _SHARE = stem("price"), stem("share")
 _SHARES_AT_RE = re.compile(r"\bshares?\b.*?\b(?:to|at)\s+[$£€]?[\d,.]+\s*(?:p|pence|cents?)?\b", re.I)
 _RATE_VALUE_RE = re.compile(r"\d[\d.,]*\s*(?:%|per ?cent\b|(?:[^\W\d]+\s+){0,2}(?:a|an|per|each)\s+[a-z]+)", re.I)
@@ -723,7 +724,8 @@ def _focus_named(
         return True  # "smartphone" / "phone", "broadband" / "broad"
     if similar is None:
         return False
-    candidates = sorted({t for t in tokens(evidence) if t not in STOPWORDS and not t[0].isdigit() and len(t) > 2})
+    # a figure is no word for an attribute: "£350m" scores 0.58 against "salary"
+    candidates = sorted({t for t in tokens(evidence) if t not in STOPWORDS and not _DIGIT_RE.search(t) and len(t) > 2})
     return bool(candidates) and max(similar(written, candidates)) >= FOCUS_SIMILARITY
 
 

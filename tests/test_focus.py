@@ -537,3 +537,16 @@ def test_what_an_attribute_climbed_to_asks_for_its_level() -> None:
     level = "Shares in Cairn Energy rose 3.8% to 1,088 pence on Tuesday after it announced a gas discovery."
     assert coverage(focus, level, "Cairn Energy", title="Cairn Energy").ok
     assert not coverage(focus, "Cairn's share price rose 300% last year.", "Cairn Energy", title="Cairn Energy").ok
+
+
+def test_a_figure_is_no_word_for_the_asked_attribute() -> None:
+    focus = analyse("What salary will Arsene Wenger be earning under his new Arsenal contract?")
+    asked: list[str] = []
+
+    def similar(word: str, candidates) -> list[float]:  # an embedder that finds "£350m" close to "salary"
+        asked.extend(candidates)
+        return [0.58 if "350" in c else 0.1 for c in candidates]
+
+    stadium = "Arsenal boss Arsene Wenger said their new £350m stadium had no effect on his spending power."
+    got = coverage(focus, stadium, "Arsenal Wenger", title="Wenger handed summer war chest", similar=similar)
+    assert got.missing_focus == ["salary"] and asked and not any("350" in c for c in asked)
