@@ -147,7 +147,7 @@ _POSSESSIVE_RE = re.compile(
     # "What did Cairn Energy's share price climb to?": the attribute is the verb's subject
     r"|^\s*(?i:what)\s+(?i:did|does|do|has|had|will|would)\s+(?:the\s+)?(?:[A-Z][\w.&-]*\s+){0,2}[\w.&-]+"
     r"(?:'s|’s|s'|s’)\s+(?P<moved>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s+(?i:climb|rise|fall|drop|jump|reach|hit|grow"
-    r"|increase|decrease|slip|slide|close|end|finish|stand|fall|sink|soar|surge|plunge|recover)\b"
+    r"|increase|decrease|slip|slide|close|end|finish|stand|sink|soar|surge|plunge|recover)\b"
 )
 
 # Words that say what kind of answer is wanted but are not an attribute the evidence must name.
@@ -813,7 +813,7 @@ def coverage(
         result.missing_qualifiers.append(f"the whole of {min(focus.years)}")  # a quarter's profit is not 2004's
     rated = focus.kind in ("count", "money", "percent", "other")  # "how much gas a year" reads as "other"
     stated = rate_periods(evidence) if focus.periods and rated else frozenset()
-    per_unit = {next(g for g in m.groups() if g).lower() for m in _PER_UNIT_RE.finditer(evidence)}
+    per_unit = {m.group(1).lower() for m in _PER_UNIT_RE.finditer(evidence)} if focus.per_unit else set()
     if focus.per_unit and rated and not focus.per_unit & per_unit:
         result.missing_qualifiers.append(f"per {min(focus.per_unit)}")  # "a £1.5m offer" is not 31p a share
     if stated and not stated & focus.periods:
