@@ -707,10 +707,12 @@ class Answerer:
 
         The small model often reads the right passage and then answers with its neighbouring sentence (asked who
         was the youngest MP ever, it named one of "a handful of 21-year-olds" beside the sentence naming him);
-        judging one sentence at a time it does better. None for "why" questions (their points are picked so
-        already), questions of several parts, and backends without token probabilities.
+        judging one sentence at a time it does better. Only for questions asking for a name, a number or a date,
+        as `_model_pick`: for other questions any sentence passes the focus check and the model's yes is the only
+        guard (trust-dev6: "how much was the fine?", rewritten "did the AMF fine Vivendi?", was answered with "AMF
+        has begun proceedings"). None too for questions of several parts and backends without token probabilities.
         """
-        if plan.focus.explanation or len(plan.parts) > 1:
+        if plan.focus.kind not in VALUE_KINDS or len(plan.parts) > 1:
             return None
         candidates: list[Sentence] = []
         for sentence in plan.context.ranked[:ADDRESS_CANDIDATES]:

@@ -695,10 +695,9 @@ def test_an_answer_resting_on_such_a_sentence_is_kept_when_the_model_vouches_for
     asked = f"Question: {BATTERY}\nDoes the sentence below state the answer to this question? Reply Yes or No.\n"
     # asked after the answer: before it, the first sentence named the battery life
     assert llm.probed[0] == asked + "Sentence: The Lumo Z1 runs for 12 hours on a charge."
-    # refused, the repairs ask of the sentence that names it too, before giving up
-    assert llm.probed[1:] == (
-        [] if kept else [asked + "Sentence: Lumo praised the battery life of the Z1 at its launch."]
-    )
+    # refused, nothing more is asked: "what is its battery life?" asks for no name, number or date, so the repair
+    # the model vouches for (_vouched_quote) does not apply
+    assert llm.probed[1:] == []
 
 
 def test_a_vouched_sentence_still_needs_the_question_names(settings):
