@@ -340,9 +340,10 @@ class Answerer:
         log.info("Sentences naming the asked attribute in other words, vouched for by the model: %d", len(vouched))
         return vouched
 
-    def _answers(self, plan: Plan, sentence: str, passage: Passage) -> bool:
-        """A passage sentence gives what the question asks, itself or as the model vouched for it (_vouched)."""
-        gap = self._coverage(plan.focus, sentence, passage, answer=sentence, articles=plan.articles)
+    def _answers(self, plan: Plan, sentence: str, passage: Passage, strict: bool = True) -> bool:
+        """A passage sentence gives what the question asks, itself or as the model vouched for it (_vouched).
+        `strict` as for `coverage` (False: names and places may be anywhere in the article, as before the model)."""
+        gap = self._coverage(plan.focus, sentence, passage, answer=sentence, strict=strict, articles=plan.articles)
         return gap.ok or (_key(sentence) in plan.vouched and _only_attribute_missing(gap))
 
     def _best_gap(
@@ -718,19 +719,19 @@ class Answerer:
         for sentence in plan.context.ranked[:ADDRESS_CANDIDATES]:
             if len(candidates) >= VOUCH_CANDIDATES:
                 break
-            if not adds_information(sentence.text, plan.question):
-                continue
-            passage = plan.passages[sentence.passage]
-            gap = self._coverage(plan.focus, sentence.text, passage, strict=False, articles=plan.articles)
-            if gap.ok or (_key(sentence.text) in plan.vouched and _only_attribute_missing(gap)):
+            if adds_information(sentence.text, plan.question) and self._answers(
+                plan, sentence.text, plan.passages[sentence.passage], strict=False
+            ):
                 candidates.append(sentence)
         for sentence in candidates:
-            yes = self.answer_probability(plan.question, sentence.text)
-            if yes is None:
-                return None
-            if yes >= VOUCH_MIN_YES:
-                log.info("Answered with the sentence the model vouched for (P(yes) %.2f): %r", yes, sentence.text)
-                return _quoted([sentence], plan.passages)
+            if _key(sentence.text) not in plan.vouched:  # one vouched for before the answer is not asked again
+                yes = self.answer_probability(plan.question, sentence.text)
+                if yes is None:
+                    return None
+                if yes < VOUCH_MIN_YES:
+                    continue
+            log.info("Answered with a sentence the model vouched for: %r", sentence.text)
+            return _quoted([sentence], plan.passages)
         return None
 
     def _model_pick(self, plan: Plan, claims: Sequence[str]) -> tuple[list[CitedSentence], Context] | None:
