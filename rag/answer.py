@@ -78,6 +78,8 @@ HISTORY_TURNS = 3
 # answer added to the question (and all of its numbers).
 MODEL_PICK_SHARE = 0.5
 VALUE_KINDS = ("count", "money", "percent", "date", *NAME_KINDS)  # questions answered by a number, a date or a name
+FIGURE_KINDS = ("count", "money", "percent")  # questions answered by a figure
+_FIGURE_RE = re.compile(r"\d(?:[\d,]*\d)?(?:\.\d+)?")
 
 
 # --- prompt building ---------------------------------------------------------------------------
@@ -663,16 +665,30 @@ class Answerer:
             plan.vouched |= self._vouch(plan.question, unasked[:VOUCH_CANDIDATES])
             if any(_key(e) in plan.vouched for e in evidence):
                 return Coverage()  # the model vouched for the sentence: the attribute is named in other words
-        if not together.ok or len(evidence) < 2:
+        figures = _figures(answer) - _figures(plan.question) if focus.kind in FIGURE_KINDS else set()
+        if not together.ok or (len(evidence) < 2 and not figures):
             return together
-        # The asked attribute, its value and a price's market must be stated together, in one sentence: "power"
-        # in one and "consumption" in another, or "$15 a month" of the US beside "launch in the UK", is a
-        # neighbouring fact, not the answer. (Names and years may come from the other sentences.)
+        # The asked attribute, its value, the value's own qualifiers ("per share", "a year") and a price's market
+        # must be stated together, in one sentence: "power" in one and "consumption" in another, or "$15 a month"
+        # of the US beside "launch in the UK", is a neighbouring fact, not the answer. So is a figure the answer
+        # took from one sentence while another states the asked one ("£1.5m per share": the £1.5m bid, the 31p a
+        # share). (Names and years may come from the other sentences.)
         places = set(focus.qualifiers) if focus.kind in ("money", "percent") else set()
-        each = [gap(sentence) for sentence in dict.fromkeys(evidence)]
-        if any(not g.missing_focus and g.has_value and not places & set(g.missing_qualifiers) for g in each):
+
+        def states_answer(sentence: str, g: Coverage) -> bool:
+            return (
+                not g.missing_focus
+                and g.has_value
+                and not places & set(g.missing_qualifiers)
+                and not g.missing_of_value
+                and (not figures or bool(figures & _figures(sentence)))
+            )
+
+        each = {sentence: gap(sentence) for sentence in dict.fromkeys(evidence)}
+        if any(states_answer(sentence, g) for sentence, g in each.items()):
             return together
-        return min(each, key=_gap_size)
+        closest = min(each.values(), key=_gap_size)
+        return closest if not closest.ok else replace(closest, has_value=False)  # its figure is not the answer's
 
     def _extractive(self, plan: Plan) -> tuple[list[CitedSentence], Context] | None:
         """When the model's answer failed its checks: the retrieved sentences that answer the question, cited.
@@ -904,6 +920,11 @@ def _only_attribute_missing(gap: Coverage) -> bool:
     return bool(gap.missing_focus) and not gap.missing_qualifiers and not gap.missing_names and gap.has_value
 
 
+def _figures(text: str) -> set[str]:
+    """The figures a text states, as written without separators: "£1.53m" and "1,530" give "1.53" and "1530"."""
+    return {f.replace(",", "").rstrip(".") for f in _FIGURE_RE.findall(text)}
+
+
 @lru_cache(maxsize=256)
 def _lead(article: str | None) -> str:
     """An article's first sentence (empty without the whole article: a passage's first is no lead)."""
@@ -1099,13 +1120,16 @@ def _standalone(message: str) -> bool:
     """Cheap check: a message stands alone when it names its subject and refers back to nothing. "which BBC drama
     are they using?" names the BBC but "they" are the conversation's; "what's the next version going to look
     like?" names nothing, so its subject is the conversation's."""
-    if _FOLLOW_UP_START.match(message.strip()) or len(content_words(message)) < 3 or _THE_ONE_RE.search(message):
+    # A short message stands alone only with a name: "who's Federated's chairman?", not "and the price?"
+    short = len(content_words(message)) < (2 if _names(message) else 3)
+    if _FOLLOW_UP_START.match(message.strip()) or short or _THE_ONE_RE.search(message):
         return False
     named = False
     for word in re.findall(r"[A-Za-z0-9'’]+", message):
         if re.split(r"['’]", word.lower())[0] in _PRONOUNS:  # "it'll", "they're" refer back too
             return False
-        if word in _names(word) and stem(word.lower()) not in PLACES:  # "which European project is that" refers back
+        base = re.split(r"['’]", word)[0]  # "Federated's" names Federated
+        if base in _names(base) and stem(base.lower()) not in PLACES:  # "which European project is that" refers back
             named = True
     return named
 

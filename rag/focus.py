@@ -248,6 +248,9 @@ def rate_periods(text: str) -> frozenset[str]:
 # A price per unit ("per share", "a litre") is stated per that unit: "a £1.5m offer" is no price per share.
 _UNITS = r"(share|litre|gallon|barrel|head|person|user|customer|subscriber|copy|unit|tonne|ton|ticket|passenger)"
 _PER_UNIT_ASKED_RE = re.compile(rf"\b(?:per|each)\s+{_UNITS}\b|\ba\s+{_UNITS}\s*\??\s*$", re.IGNORECASE)
+_PRICE_VERB_RE = re.compile(
+    r"\b(?:offer|offers|offering|offered|pay|pays|paying|paid|charg(?:e|es|ing|ed)|bid|bidding)\b", re.I
+)
 _PER_UNIT_RE = re.compile(rf"\b(?:per|a|an|each)\s+{_UNITS}\b", re.IGNORECASE)
 
 
@@ -356,6 +359,7 @@ class QuestionFocus:
     earlier_words: frozenset[str] = frozenset()
     periods: frozenset[str] = frozenset()  # "how much gas a year": the period a rate is asked per
     per_unit: frozenset[str] = frozenset()  # "what's he offering per share?": the unit a price is asked per
+    since_years: frozenset[str] = frozenset()  # "how much has he given since 1999?": a total counted from a year
 
     @property
     def explanation(self) -> bool:
@@ -381,8 +385,8 @@ def question_kind(question: str) -> Kind:
         return "count"
     if _PERCENT_RE.search(q):
         return "percent"
-    if _MONEY_RE.search(q):
-        return "money"
+    if _MONEY_RE.search(q) or (_PRICE_VERB_RE.search(q) and _PER_UNIT_ASKED_RE.search(q)):
+        return "money"  # "What is Bob Murray offering per share?" asks for a price, though no "how much"
     if _COUNT_RE.search(q):
         return "count"
     if _DATE_RE.search(q):
@@ -589,7 +593,8 @@ def analyse(question: str) -> QuestionFocus:
             if m.group(1).lower() not in STOPWORDS and m.group(1).lower() not in _MONTHS
         ),
         periods=rate_periods(question),
-        per_unit=frozenset(m.group(1).lower() for m in _PER_UNIT_ASKED_RE.finditer(question)),
+        per_unit=frozenset(m.group(m.lastindex).lower() for m in _PER_UNIT_ASKED_RE.finditer(question)),
+        since_years=frozenset(re.findall(r"\bsince ((?:19|20)\d{2})\b", question, re.I)),
     )
 
 
@@ -702,6 +707,9 @@ class Coverage:
     missing_qualifiers: list[str] = field(default_factory=list)
     missing_names: list[str] = field(default_factory=list)
     has_value: bool = True
+    # Qualifiers of the value itself ("per share", "a year", "the whole of 2004"), also in missing_qualifiers:
+    # the sentence stating the answer's figure must state them, not a neighbouring sentence.
+    missing_of_value: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -810,14 +818,18 @@ def coverage(
         and _PART_YEAR_RE.search(evidence)
         and not _WHOLE_YEAR_RE.search(evidence)
     ):
-        result.missing_qualifiers.append(f"the whole of {min(focus.years)}")  # a quarter's profit is not 2004's
+        result.missing_of_value.append(f"the whole of {min(focus.years)}")  # a quarter's profit is not 2004's
     rated = focus.kind in ("count", "money", "percent", "other")  # "how much gas a year" reads as "other"
     stated = rate_periods(evidence) if focus.periods and rated else frozenset()
     per_unit = {m.group(1).lower() for m in _PER_UNIT_RE.finditer(evidence)} if focus.per_unit else set()
     if focus.per_unit and rated and not focus.per_unit & per_unit:
-        result.missing_qualifiers.append(f"per {min(focus.per_unit)}")  # "a £1.5m offer" is not 31p a share
+        result.missing_of_value.append(f"per {min(focus.per_unit)}")  # "a £1.5m offer" is not 31p a share
     if stated and not stated & focus.periods:
-        result.missing_qualifiers.append(f"a {min(focus.periods)}")  # the daily figure does not say the yearly one
+        result.missing_of_value.append(f"a {min(focus.periods)}")  # the daily figure does not say the yearly one
+    if rated:  # a total counted from a year is stated with it: the £2m given this year is not the £10m since 1999
+        result.missing_of_value.extend(f"since {year}" for year in sorted(focus.since_years) if year not in evidence)
+    missing = result.missing_qualifiers
+    missing.extend(q for q in result.missing_of_value if q.removeprefix("since ") not in missing)
     # Prices and shares are quoted per market: "the UK price" must be stated as the UK's, in the evidence.
     # Other places need only be in the passage, and so do names when checking before the model answers.
     near = evidence_words | content_words(title) | ({"usa"} if _US_RE.search(title) else set())

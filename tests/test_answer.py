@@ -243,9 +243,9 @@ def test_condense_without_history_returns_the_message(settings):
     assert llm.calls == 0
 
 
-def test_standalone_message_is_kept_without_an_llm_call(settings):
+@pytest.mark.parametrize("message", ["What process does the Kunlun P800 chip use?", "who's Federated's chairman?"])
+def test_standalone_message_is_kept_without_an_llm_call(settings, message):
     answerer, llm = make(settings)
-    message = "What process does the Kunlun P800 chip use?"
     assert answerer.condense(message, HISTORY) == message
     assert llm.calls == 0
 
@@ -481,6 +481,26 @@ def test_attribute_and_value_in_one_sentence_with_the_name_in_another_are_an_ans
     answerer, _ = make(settings, "Flixo costs £9 per month in the UK [1].")
     answer = answerer.answer("What does Flixo cost per month in the UK?", docs)
     assert not answer.refused and "£9" in answer.text
+
+
+SUNDERLAND = passages(
+    "Bob Murray has launched a £1.5m bid for Sunderland FC. He must make an offer for the remaining shares at "
+    "the price paid for the BSkyB holding of 31p a share."
+)
+
+
+def test_a_figure_taken_from_another_sentence_than_the_asked_one_is_not_the_answer(settings):
+    # "£1.5m" and "per share" are each in the passage, but the sentence stating "per share" says 31p
+    answerer, _ = make(settings, "Bob Murray is offering £1.5m per share [1].")
+    answer = answerer.answer("What is Bob Murray offering per share?", SUNDERLAND)
+    assert answer.debug["off_target"] == ["Bob Murray is offering £1.5m per share."]
+    assert "£1.5m per share" not in answer.text
+
+
+def test_the_figure_stated_with_its_qualifier_is_the_answer(settings):
+    answerer, _ = make(settings, "Bob Murray is offering 31p a share [1].")
+    answer = answerer.answer("What is Bob Murray offering per share?", SUNDERLAND)
+    assert not answer.refused and "off_target" not in answer.debug and "31p" in answer.text
 
 
 def test_answer_that_only_restates_the_question_is_not_an_answer(settings):

@@ -550,3 +550,18 @@ def test_a_figure_is_no_word_for_the_asked_attribute() -> None:
     stadium = "Arsenal boss Arsene Wenger said their new £350m stadium had no effect on his spending power."
     got = coverage(focus, stadium, "Arsenal Wenger", title="Wenger handed summer war chest", similar=similar)
     assert got.missing_focus == ["salary"] and asked and not any("350" in c for c in asked)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is Bob Murray offering per share?", "What did Glazer pay per share?", "What's it charging a litre?"],
+)
+def test_a_price_verb_with_a_unit_asks_for_money(question):
+    assert analyse(question).kind == "money"
+
+
+def test_a_total_since_a_year_must_be_stated_with_that_year():
+    focus = analyse("How much has Lord Sainsbury given Labour since 1999?")
+    assert focus.since_years == {"1999"}
+    assert not coverage(focus, "Lord Sainsbury has given Labour a £2m donation.").ok
+    assert coverage(focus, "Lord Sainsbury has given Labour more than £10m since 1999.").ok
