@@ -213,6 +213,7 @@ _MEASURES = set(_SYNONYMS) | {
 _SHARE_WORDS = {stem(w) for w in "share shares proportion percentage fraction slice stake".split()}
 
 _YEAR_RE = re.compile(r"\b(?:19|20)\d{2}\b")
+_SINCE_YEAR_RE = re.compile(rf"\bsince ({_YEAR_RE.pattern})", re.I)  # "given since 1999": a total from a year
 # A year in a comparison belongs to the figure compared with: "net profits of 400m euros, compared with a loss of
 # 984m euros in 2003" states this year's profit, not 2003's.
 _COMPARED_YEAR_RE = re.compile(
@@ -594,7 +595,7 @@ def analyse(question: str) -> QuestionFocus:
         ),
         periods=rate_periods(question),
         per_unit=frozenset(m.group(m.lastindex).lower() for m in _PER_UNIT_ASKED_RE.finditer(question)),
-        since_years=frozenset(re.findall(r"\bsince ((?:19|20)\d{2})\b", question, re.I)),
+        since_years=frozenset(_SINCE_YEAR_RE.findall(question)),
     )
 
 
