@@ -20,6 +20,11 @@ from index.rows import Hit, StoredChunk
 from index.store import filter_where
 
 RRF_K = 60
+# A keyword hit whose BM25 score is at least this many times the runner-up's is a clear winner (a name that only
+# one article has: "Alain Lipietz"), which reciprocal-rank fusion alone would drop below chunks that both halves
+# rank lower ("party" in five articles about UKIP). It counts as ranked first twice. Dev sets: the keyword top hit
+# was from a gold article for 98% of the 133 questions at or above 1.4.
+KEYWORD_CLEAR_WIN = 1.5
 RECENCY_WEIGHT = 0.5  # how much "latest" questions favour newer articles
 MAX_PER_ARTICLE = 2
 OVERFETCH = 10  # a filtered question looks this many times deeper before asking Chroma to filter
@@ -109,6 +114,9 @@ class HybridRetriever:
             for rank, cid in enumerate(ranking):
                 if cid in found:
                     fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if keyword is not None and len(hits) >= 2 and hits[0].score >= KEYWORD_CLEAR_WIN * hits[1].score > 0:
+            if hits[0].chunk_id in fused:
+                fused[hits[0].chunk_id] += 1.0 / (RRF_K + 1)
         # Within a closed date window ("this week"), scaling by recency over the window's few days would rank
         # its last day first whatever the relevance: the window itself is the time preference.
         if RECENCY_WORDS.search(question) and (since_ts is None or until_ts is None):
