@@ -66,11 +66,6 @@ POINT_MIN_YES = 0.5
 # questions pass 0.5 in 42%, the tempting sentences of 89 near-miss questions in 8%.
 VOUCH_CANDIDATES = 2
 VOUCH_MIN_YES = 0.5
-# When the model's answer was not in the passages at all (its claims dropped as unsupported, none off target), it
-# misread them, so a sentence it vouches for less firmly is quoted. A supported answer beside the point is the
-# near-miss signature and keeps the firmer bar. Same dev sentences: 0.3 passes 67% of the gold ones and 32% of the
-# tempting ones; of the dev refusals of not-answerable questions, 1 in 40 came this way (trust-dev6-8).
-VOUCH_MIN_YES_UNSUPPORTED = 0.3
 DIRECT_MAX_TOKENS = 96  # a direct answer is one or two sentences
 ADDRESS_CANDIDATES = 12  # best-scored retrieved sentences looked at for the focus check and repairs
 EXTRACTIVE_MIN_SCORE = 0.55  # question-to-sentence score (cosine + keyword overlap) a repair sentence needs
@@ -550,9 +545,7 @@ class Answerer:
         if not kept:
             picked = self._model_pick(plan, [*checked.dropped, *debug.get("off_target", [])])
             quoted = None if picked else self._extractive(plan)
-            unsupported_only = bool(checked.dropped) and not debug.get("off_target")
-            min_yes = VOUCH_MIN_YES_UNSUPPORTED if unsupported_only else VOUCH_MIN_YES
-            vouched = None if picked or quoted else self._vouched_quote(plan, min_yes)
+            vouched = None if picked or quoted else self._vouched_quote(plan)
             repaired = picked or quoted or vouched
             declined = bool(declines) and not checked.dropped
             again = None if repaired or declined else self._ask_again(plan)
@@ -723,11 +716,11 @@ class Answerer:
                 break
         return _quoted(chosen, passages) if chosen else None
 
-    def _vouched_quote(self, plan: Plan, min_yes: float = VOUCH_MIN_YES) -> tuple[list[CitedSentence], Context] | None:
+    def _vouched_quote(self, plan: Plan) -> tuple[list[CitedSentence], Context] | None:
         """When the model's answer failed its checks and no sentence is close enough to the question to quote on
         scores alone: the best retrieved sentences that state all the question asks (its names, years and a value
         of the asked kind, checked as before the model was asked) are shown to the model alone, and the first it
-        believes states the answer (P("Yes") at least `min_yes`) is quoted and cited.
+        believes states the answer (P("Yes") at least VOUCH_MIN_YES) is quoted and cited.
 
         The small model often reads the right passage and then answers with its neighbouring sentence (asked who
         was the youngest MP ever, it named one of "a handful of 21-year-olds" beside the sentence naming him);
@@ -751,7 +744,7 @@ class Answerer:
                 yes = self.answer_probability(plan.question, sentence.text)
                 if yes is None:
                     return None
-                if yes < min_yes:
+                if yes < VOUCH_MIN_YES:
                     continue
             log.info("Answered with a sentence the model vouched for: %r", sentence.text)
             return _quoted([sentence], plan.passages)

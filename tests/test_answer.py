@@ -932,36 +932,6 @@ def test_a_failed_answer_is_repaired_with_the_sentence_the_model_vouches_for(set
     assert 1 <= len(llm.probed) <= 2  # the best sentences that state what is asked, at most two
 
 
-class UnsureLLM(JudgingLLM):
-    """The model judging one sentence at a time, but unsure: P("Yes") `level` for sentences holding `sure`."""
-
-    level: float = 0.4
-
-    def yes_probability(self, messages) -> float:
-        self.probed.append(messages[-1].content)
-        return self.level if self.sure in messages[-1].content else 0.05
-
-
-@pytest.mark.parametrize(
-    ("reply", "level", "answered"),
-    [
-        ("Bernadette Devlin, aged 19, was the youngest [1].", 0.4, True),  # not in the passage: it misread them
-        ("Bernadette Devlin, aged 19, was the youngest [1].", 0.2, False),
-        ("Bernadette Devlin was one of a handful of 21-year-olds elected in the 20th century [1].", 0.4, False),
-    ],
-)
-def test_a_less_sure_vouch_repairs_only_an_answer_the_passages_do_not_hold(settings, reply, level, answered):
-    """An answer invented outright means the model misread the passages, not that they answer a neighbouring
-    question: a sentence it vouches for less firmly is quoted. A supported answer beside the point keeps the
-    firmer bar (the near-miss signature)."""
-    llm = UnsureLLM([reply], sure="Turnour", level=level, probed=[])
-    answer = Answerer(lambda: llm, settings).answer(YOUNGEST, YOUNGEST_DOCS)
-    assert (not answer.refused and "Edward Turnour" in answer.text) is answered
-    assert answer.refused is not answered
-    if "handful" in reply:
-        assert answer.refusal_reason == "not_addressed"
-
-
 def test_the_model_answer_s_sentence_may_name_the_subject_in_its_title(settings):
     docs = [
         replace(p, title="UK TV channel Five rapped for CSI:NY advert")
